@@ -57,12 +57,12 @@ type SIP struct {
 	Mark   `yaml:"-"`
 	Listen []string `yaml:"listen"` // transport://host:port
 	// ExternalAddress is put in Contact headers and SDP when the box is behind NAT.
-	ExternalAddress string       `yaml:"external_address"`
-	UserAgent       string       `yaml:"user_agent"`
-	Registrar       Registrar    `yaml:"registrar"`
-	Security        SIPSecurity  `yaml:"security"`
-	Listeners       []Listener   `yaml:"-"` // Listen, parsed
-	External        netip.Addr   `yaml:"-"` // ExternalAddress, parsed
+	ExternalAddress string      `yaml:"external_address"`
+	UserAgent       string      `yaml:"user_agent"`
+	Registrar       Registrar   `yaml:"registrar"`
+	Security        SIPSecurity `yaml:"security"`
+	Listeners       []Listener  `yaml:"-"` // Listen, parsed
+	External        netip.Addr  `yaml:"-"` // ExternalAddress, parsed
 }
 
 // Listener is one SIP listening socket.
