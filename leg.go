@@ -45,6 +45,9 @@ type Leg interface {
 	Answer(ctx context.Context) error
 	// Hangup ends the leg with a cause. It returns once the far end was told.
 	Hangup(ctx context.Context, cause Cause) error
+	// Hold tells the party the call is on hold (on) or resumed; a SIP leg sends a re-INVITE,
+	// other lines may do nothing.
+	Hold(ctx context.Context, on bool) error
 	// Events delivers what happens on the leg.
 	Events() <-chan LegEvent
 	// Done is closed when the leg has ended.

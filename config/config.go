@@ -96,6 +96,10 @@ type SIPSecurity struct {
 	RequestRate float64 `yaml:"request_rate"`
 	// DropUserAgents are User-Agent substrings (case-insensitive) of scanners to drop silently.
 	DropUserAgents []string `yaml:"drop_user_agents"`
+	// Digest lists the digest algorithms offered to phones, in order (MD5, SHA-256). Many
+	// phones answer only the first challenge they see, so the order is a choice between
+	// strength and the phones in use.
+	Digest []string `yaml:"digest"`
 	// Trusted addresses or networks are never banned.
 	Trusted  []string       `yaml:"trusted"`
 	Networks []netip.Prefix `yaml:"-"` // Trusted, parsed
@@ -275,6 +279,7 @@ func defaults() *Config {
 			Security: SIPSecurity{
 				AuthFailures: 5, AuthWindow: time.Minute, Ban: 15 * time.Minute, RequestRate: 20,
 				DropUserAgents: []string{"friendly-scanner", "sipvicious", "sipcli", "sip-scan", "VaxSIPUserAgent", "pplsip"},
+				Digest:         []string{"MD5", "SHA-256"},
 			},
 		},
 		RTP:       RTP{Address: "0.0.0.0", Ports: "10000-19999", NoMediaTimeout: 30 * time.Second},
@@ -318,4 +323,70 @@ func (c *Config) Trunk(name string) (Trunk, bool) {
 		}
 	}
 	return Trunk{}, false
+}
+
+// IsExtension tells whether number is an extension.
+func (c *Config) IsExtension(number string) bool {
+	_, ok := c.Extension(number)
+	return ok
+}
+
+// IsLocal tells whether number ends inside the box: an extension or one of its numbers.
+func (c *Config) IsLocal(number string) bool {
+	if c.IsExtension(number) {
+		return true
+	}
+	_, ok := c.InboundFor("", number)
+	return ok
+}
+
+// InboundFor finds where calls to number arriving on trunk go. An entry for that very trunk
+// wins over one for any trunk; from a phone (trunk "") any entry for the number applies.
+func (c *Config) InboundFor(trunk, number string) (Inbound, bool) {
+	var any *Inbound
+	for i := range c.Inbound {
+		in := &c.Inbound[i]
+		if in.Number != number {
+			continue
+		}
+		if in.Trunk == trunk && trunk != "" {
+			return *in, true
+		}
+		if in.Trunk == "" || trunk == "" {
+			if any == nil {
+				any = in
+			}
+		}
+	}
+	if any != nil {
+		return *any, true
+	}
+	return Inbound{}, false
+}
+
+// ShouldRecord tells whether a call to the inbound number did, taken by extension ext (or
+// placed by callerExt), is recorded: the global switch, unless the number or an extension
+// says otherwise; a "no" anywhere wins, because a recording made against a rule cannot be
+// unmade.
+func (c *Config) ShouldRecord(did, ext, callerExt string) bool {
+	rec := c.Recording.Enabled
+	var overrides []*bool
+	if in, ok := c.InboundFor("", did); ok && did != "" {
+		overrides = append(overrides, in.Record)
+	}
+	for _, n := range []string{ext, callerExt} {
+		if e, ok := c.Extension(n); ok && n != "" {
+			overrides = append(overrides, e.Record)
+		}
+	}
+	for _, o := range overrides {
+		if o == nil {
+			continue
+		}
+		if !*o {
+			return false
+		}
+		rec = true
+	}
+	return rec
 }

@@ -121,6 +121,18 @@ func (v *validator) checkSIP(s *SIP) {
 	if sec.RequestRate <= 0 {
 		v.errorf(sec.Field("request_rate"), "request_rate must be above 0")
 	}
+	if len(sec.Digest) == 0 {
+		v.errorf(sec.Field("digest"), "digest needs at least one algorithm: MD5 or SHA-256")
+	}
+	seenAlg := map[string]bool{}
+	for i, a := range sec.Digest {
+		if a != "MD5" && a != "SHA-256" {
+			v.errorf(listItemPos(sec.Mark, "digest", i), "unknown digest algorithm %q: want MD5 or SHA-256", a)
+		} else if seenAlg[a] {
+			v.errorf(listItemPos(sec.Mark, "digest", i), "digest algorithm %s given twice", a)
+		}
+		seenAlg[a] = true
+	}
 	for i, t := range sec.Trusted {
 		p, ok := parsePrefix(t)
 		if !ok {

@@ -36,6 +36,9 @@ Unix socket.`,
 		newVersionCmd(c),
 		newPasswdCmd(c),
 		newReloadCmd(c),
+		newExtCmd(c),
+		newTrunksCmd(c),
+		newBansCmd(c),
 	)
 	return root
 }

@@ -22,7 +22,9 @@ import (
 
 	"callbox"
 	"callbox/config"
+	"callbox/pbx"
 	"callbox/store"
+	"callbox/switchboard"
 	"callbox/web"
 )
 
@@ -65,6 +67,8 @@ type daemon struct {
 
 	db       *store.DB
 	web      *web.Server
+	pbx      *pbx.PBX
+	sb       *switchboard.Switchboard
 	draining atomic.Bool
 }
 
@@ -138,6 +142,13 @@ func (d *daemon) run(parent context.Context) error {
 		}
 	}()
 
+	d.sb = switchboard.New(switchboard.Options{Config: cfg, Log: d.log.With("component", "switchboard"), Store: db, Registry: d.reg})
+	d.pbx, err = pbx.New(pbx.Options{Config: cfg, Log: d.log.With("component", "pbx"), Registry: d.reg, Calls: pbxCalls{d.sb}})
+	if err != nil {
+		return err
+	}
+	d.sb.SetDialer(pbxDialer{d.pbx})
+
 	adminHash, adminPassword, err := d.adminHash(cfg)
 	if err != nil {
 		return err
@@ -146,6 +157,7 @@ func (d *daemon) run(parent context.Context) error {
 		Log: d.log.With("component", "web"), Status: d.status, Calls: db, Gatherer: d.reg,
 		AdminHash: adminHash, Reload: d.reload,
 	})
+	d.sipAPI()
 	if err := d.web.Listen(cfg.Web.Listen, d.flags.socket); err != nil {
 		return err
 	}
@@ -156,10 +168,11 @@ func (d *daemon) run(parent context.Context) error {
 
 	g := newGroup(context.WithoutCancel(parent))
 	g.run("web", d.web.Serve)
+	g.run("sip", d.pbx.Run)
 
 	d.banner(cfg, adminPassword)
 	d.log.Info("callbox started", "version", callbox.Version, "config", cfg.File, "data", d.flags.data,
-		"sip", listeners(cfg), "web", d.web.Addr().String(), "socket", d.flags.socket)
+		"sip", d.pbx.Listeners(), "web", d.web.Addr().String(), "socket", d.flags.socket)
 
 	for {
 		select {
@@ -185,6 +198,8 @@ func (d *daemon) run(parent context.Context) error {
 // ends the rest with their records written, then stops every component in reverse order.
 func (d *daemon) shutdown(g *group) error {
 	d.draining.Store(true)
+	d.pbx.Drain()
+	d.sb.Drain(context.Background(), d.cfg.Load().Calls.ShutdownGrace)
 	err := g.stop()
 	if err != nil {
 		d.log.Error("stopped with an error", "err", err)
@@ -226,6 +241,8 @@ func (d *daemon) reload(ctx context.Context) error {
 	}
 	d.level.Set(logLevel(cfg.Log.Level))
 	d.cfg.Store(cfg)
+	d.pbx.Reload(cfg)
+	d.sb.Reload(cfg)
 	d.reloads.WithLabelValues("success").Inc()
 	d.reloadOK.Set(1)
 	d.log.Info("config reloaded", "config", cfg.File)
@@ -280,22 +297,25 @@ func (d *daemon) status(ctx context.Context) web.Status {
 	s := web.Status{
 		Version: callbox.Version, Box: cfg.Box.Name, Started: d.started, Config: cfg.File, Demo: cfg.Demo,
 		UptimeSec: int64(time.Since(d.started) / time.Second), Draining: d.draining.Load(),
-		SIP: listeners(cfg), Web: "http://" + d.web.Addr().String(),
+		SIP: d.pbx.Listeners(), Web: "http://" + d.web.Addr().String(),
 		Trunks: []web.TrunkStatus{}, Queues: []web.QueueStatus{},
-		Extensions: web.ExtensionCounts{Total: len(cfg.Extensions)},
+		Extensions: web.ExtensionCounts{Total: len(cfg.Extensions), Registered: d.pbx.Registered()},
 	}
-	for _, t := range cfg.Trunks {
-		s.Trunks = append(s.Trunks, web.TrunkStatus{Name: t.Name, Kind: t.Kind, State: "unknown"})
+	for _, t := range d.pbx.Trunks() {
+		s.Trunks = append(s.Trunks, web.TrunkStatus{Name: t.Name, Kind: t.Kind, State: t.State})
+	}
+	for dir, n := range d.sb.Active() {
+		s.Calls.Active += n
+		switch dir {
+		case callbox.Inbound:
+			s.Calls.Inbound = n
+		case callbox.Outbound:
+			s.Calls.Outbound = n
+		case callbox.Internal:
+			s.Calls.Internal = n
+		}
 	}
 	return s
-}
-
-func listeners(cfg *config.Config) []string {
-	var out []string
-	for _, l := range cfg.SIP.Listeners {
-		out = append(out, l.String())
-	}
-	return out
 }
 
 // banner tells a newcomer what is running and how to use it.
@@ -307,7 +327,7 @@ func (d *daemon) banner(cfg *config.Config, adminPassword string) {
 	}
 	fmt.Fprintf(w, "\ncallbox %s is running the built-in demo configuration.\n\n", callbox.Version)
 	t := newTable(w)
-	t.row("  SIP", strings.Join(listeners(cfg), ", "))
+	t.row("  SIP", strings.Join(d.pbx.Listeners(), ", "))
 	sipHost := "127.0.0.1:5060"
 	if len(cfg.SIP.Listeners) > 0 {
 		sipHost = cfg.SIP.Listeners[0].Addr.String()

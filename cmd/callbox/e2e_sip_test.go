@@ -1,0 +1,324 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"callbox"
+	"callbox/internal/sipptest"
+	"callbox/internal/testbox"
+)
+
+// sipBox starts the daemon with phones, a hotline group, a loopback trunk and an outbound
+// route to a "provider" on the given port.
+type sipBox struct {
+	*testbox.Box
+	sip        string // 127.0.0.1:port
+	provider   int
+	agentPorts map[string]int
+}
+
+func startSIPBox(t *testing.T, extra string) *sipBox {
+	t.Helper()
+	sipPort := testbox.FreePort(t)
+	provider := testbox.FreePort(t)
+	cfg := fmt.Sprintf(`box:
+  name: e2e
+sip:
+  listen: [udp://127.0.0.1:%[1]d, tcp://127.0.0.1:%[1]d]
+  security:
+    auth_failures: 4
+    auth_window: 1m
+    ban: 10m
+rtp:
+  address: 127.0.0.1
+  ports: 20000-29999
+  no_media_timeout: 30s
+calls:
+  ring_timeout: 8s
+  shutdown_grace: 5s
+web:
+  listen: 127.0.0.1:0
+extensions:
+  - {number: "1001", name: Alice, password: secret-1001}
+  - {number: "1002", name: Bob, password: secret-1002}
+  - {number: "1003", name: Carol, password: secret-1003}
+groups:
+  - {name: hotline, extensions: ["1001", "1002"], ring_timeout: 6s}
+trunks:
+  - {name: loopback, kind: ip, sources: [127.0.0.1]}
+  - {name: provider, kind: ip, sources: [127.0.0.9], server: "127.0.0.1:%[2]d"}
+inbound:
+  - {number: "4000", destination: "group:hotline"}
+  - {number: "4001", destination: "extension:1001"}
+routes:
+  - {name: out, prefix: "9", strip: 1, trunks: [provider]}
+%[3]s`, sipPort, provider, extra)
+	b := testbox.Start(t, testbox.Options{Config: cfg})
+	return &sipBox{Box: b, sip: fmt.Sprintf("127.0.0.1:%d", sipPort), provider: provider}
+}
+
+// lastCall returns the newest call record with its timeline.
+func (b *sipBox) lastCall(t *testing.T) callbox.Record {
+	t.Helper()
+	var calls []callbox.Record
+	if err := b.SocketJSON("GET", "/api/v1/calls?limit=1", &calls); err != nil || len(calls) == 0 {
+		t.Fatalf("no call record: %v", err)
+	}
+	var rec callbox.Record
+	if err := b.SocketJSON("GET", "/api/v1/calls/"+calls[0].ID, &rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// callCount is how many call records the store holds.
+func (b *sipBox) callCount(t *testing.T) int {
+	t.Helper()
+	var calls []callbox.Record
+	if err := b.SocketJSON("GET", "/api/v1/calls?limit=10000", &calls); err != nil {
+		t.Fatal(err)
+	}
+	return len(calls)
+}
+
+// waitCalls waits until the store holds n call records (a call's record is written just
+// after its last BYE).
+func (b *sipBox) waitCalls(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		var calls []callbox.Record
+		if err := b.SocketJSON("GET", fmt.Sprintf("/api/v1/calls?limit=%d", n), &calls); err == nil && len(calls) >= n {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("fewer than %d call records after 20s\n%s", n, b.Stderr())
+}
+
+func hasEvent(rec callbox.Record, kind string) bool {
+	for _, e := range rec.Events {
+		if e.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSIPRegistration(t *testing.T) {
+	b := startSIPBox(t, "")
+	sipptest.Register(t, b.sip, "1001", "secret-1001", 0, "udp", 200)
+	sipptest.Register(t, b.sip, "1002", "secret-1002", 0, "tcp", 200)
+	sipptest.Register(t, b.sip, "1003", "wrong-password", 0, "udp", 403)
+	out := b.MustCLI("ext")
+	for _, want := range []string{"1001  Alice  registered", "1002  Bob    registered", "1003  Carol  unregistered", "udp/127.0.0.1:", "tcp/127.0.0.1:", "SIPp"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("callbox ext lacks %q:\n%s", want, out)
+		}
+	}
+	var st struct {
+		Extensions struct{ Registered int } `json:"extensions"`
+	}
+	b.SocketJSON("GET", "/api/v1/status", &st)
+	if st.Extensions.Registered != 2 {
+		t.Errorf("registered = %d, want 2", st.Extensions.Registered)
+	}
+}
+
+// agent registers ext and starts a SIPp agent for it. An extension keeps its port for the
+// box's life, so each registration refreshes one binding instead of adding another.
+func agent(t *testing.T, b *sipBox, ext string, a sipptest.Agent, echo bool) *sipptest.Proc {
+	t.Helper()
+	if b.agentPorts == nil {
+		b.agentPorts = map[string]int{}
+	}
+	port, ok := b.agentPorts[ext]
+	if !ok {
+		port = testbox.FreePort(t)
+		b.agentPorts[ext] = port
+	}
+	sipptest.Register(t, b.sip, ext, "secret-"+ext, port, "udp", 200)
+	return sipptest.Start(t, sipptest.Options{XML: a.XML(), Port: port, Echo: echo, Timeout: 40 * time.Second})
+}
+
+func TestSIPTrunkCallToAgent(t *testing.T) {
+	b := startSIPBox(t, "")
+	dir := t.TempDir()
+	tone := filepath.Join(dir, "caller.pcap")
+	if err := sipptest.WriteRTPPcap(tone, 0, sipptest.Tone{Freq: 440, Seconds: 2}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, tt := range []struct {
+		name   string
+		agent  sipptest.Agent
+		echo   bool
+		call   sipptest.Call
+		number string
+		check  func(t *testing.T, rec callbox.Record)
+	}{
+		{name: "caller hangs up", agent: sipptest.Agent{RingMs: 300}, echo: true, number: "4001",
+			call: sipptest.Call{Pcap: tone, TalkMs: 2500, ByeFirst: true},
+			check: func(t *testing.T, rec callbox.Record) {
+				if rec.Result != "answered" || rec.HangupSide != callbox.SideCaller || rec.Extension != "1001" || rec.DID != "4001" || rec.Trunk != "loopback" {
+					t.Errorf("record: %+v", rec)
+				}
+				if rec.TalkTime < 2*time.Second || rec.TalkTime > 4*time.Second {
+					t.Errorf("talk time %s", rec.TalkTime)
+				}
+				if !hasEvent(rec, "ringing") || !hasEvent(rec, "answered") {
+					t.Errorf("timeline lacks ringing/answered: %+v", rec.Events)
+				}
+			}},
+		{name: "agent hangs up", agent: sipptest.Agent{RingMs: 200, ByeFirst: true, TalkMs: 1500}, echo: true, number: "4001",
+			call: sipptest.Call{Pcap: tone, TalkMs: 10000},
+			check: func(t *testing.T, rec callbox.Record) {
+				if rec.Result != "answered" || rec.HangupSide != callbox.SideCallee {
+					t.Errorf("record: result %s side %s", rec.Result, rec.HangupSide)
+				}
+			}},
+		{name: "caller cancels while it rings", agent: sipptest.Agent{NoAnswer: true}, number: "4001",
+			call: sipptest.Call{CancelMs: 1000},
+			check: func(t *testing.T, rec callbox.Record) {
+				if rec.Result != "abandoned" || rec.HangupSide != callbox.SideCaller || rec.Answered != nil {
+					t.Errorf("record: result %s side %s answered %v", rec.Result, rec.HangupSide, rec.Answered)
+				}
+			}},
+		{name: "busy agent", agent: sipptest.Agent{RingMs: 200, Reject: 486}, number: "4001",
+			call: sipptest.Call{Expect: 486},
+			check: func(t *testing.T, rec callbox.Record) {
+				if rec.Result != "busy" || rec.Cause != "busy" {
+					t.Errorf("record: result %s cause %s", rec.Result, rec.Cause)
+				}
+			}},
+		{name: "transcoding PCMA caller to PCMU agent", agent: sipptest.Agent{RingMs: 100, Codecs: []int{0}}, echo: true, number: "4001",
+			call: sipptest.Call{Codecs: []int{8}, Pcap: "/usr/share/sip-tester/g711a.pcap", TalkMs: 2000, ByeFirst: true},
+			check: func(t *testing.T, rec callbox.Record) {
+				if rec.Result != "answered" {
+					t.Errorf("record: %+v", rec)
+				}
+			}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ag := agent(t, b, "1001", tt.agent, tt.echo)
+			caller := sipptest.Start(t, sipptest.Options{XML: tt.call.XML(), Target: b.sip, Service: tt.number, Timeout: 40 * time.Second})
+			caller.MustSucceed("caller")
+			ag.MustSucceed("agent")
+			n++
+			b.waitCalls(t, n)
+			tt.check(t, b.lastCall(t))
+		})
+	}
+}
+
+func TestSIPUnauthenticatedCallerCannotDialOut(t *testing.T) {
+	b := startSIPBox(t, "")
+	// From the loopback trunk (no login), an outside number through the route is refused…
+	caller := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Expect: 404}.XML(), Target: b.sip, Service: "915551234567"})
+	caller.MustSucceed("trunk caller dialling out")
+	b.waitCalls(t, 1)
+	if rec := b.lastCall(t); rec.Result != "not-found" || hasEvent(rec, "dial") {
+		t.Fatalf("an unauthenticated call reached a route: %+v", rec)
+	}
+	// …and a stranger who is not a trunk is asked to log in, and refused with a wrong password.
+	stranger := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Auth: true, From: "1001", Expect: 403}.XML(), Target: b.sip, Service: "915551234567",
+		User: "1001", Password: "guess", Args: []string{"-i", "127.0.0.3"}})
+	stranger.MustSucceed("stranger dialling out")
+}
+
+func TestSIPHoldDTMFAndTransfer(t *testing.T) {
+	b := startSIPBox(t, "")
+	dir := t.TempDir()
+	tone := filepath.Join(dir, "caller.pcap")
+	if err := sipptest.WriteRTPPcap(tone, 0, sipptest.Tone{Freq: 440, Seconds: 3}); err != nil {
+		t.Fatal(err)
+	}
+	short := filepath.Join(dir, "short.pcap")
+	if err := sipptest.WriteRTPPcap(short, 0, sipptest.Tone{Freq: 440, Seconds: 0.4}); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("hold and unhold are forwarded", func(t *testing.T) {
+		n := b.callCount(t)
+		ag := agent(t, b, "1001", sipptest.Agent{RingMs: 100, Hold: true}, true)
+		caller := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Pcap: tone, TalkMs: 3000, ByeFirst: true, Hold: true}.XML(), Target: b.sip, Service: "4001"})
+		caller.MustSucceed("caller")
+		ag.MustSucceed("agent")
+		b.waitCalls(t, n+1)
+		rec := b.lastCall(t)
+		if !hasEvent(rec, "hold") || !hasEvent(rec, "unhold") || rec.Result != "answered" {
+			t.Fatalf("record: %s %+v", rec.Result, rec.Events)
+		}
+	})
+	t.Run("RFC 4733 digits pass through", func(t *testing.T) {
+		n := b.callCount(t)
+		ag := agent(t, b, "1001", sipptest.Agent{RingMs: 100}, true)
+		caller := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Pcap: short, TalkMs: 800, ByeFirst: true, DTMFPcap: "/usr/share/sip-tester/dtmf_2833_5.pcap"}.XML(), Target: b.sip, Service: "4001"})
+		caller.MustSucceed("caller")
+		ag.MustSucceed("agent")
+		b.waitCalls(t, n+1)
+		rec := b.lastCall(t)
+		// The agent echoes RTP, so the digit comes back from it too: each side once.
+		callerLeg := rec.Events[0].Leg
+		var fromCaller, fromAgent []string
+		for _, e := range rec.Events {
+			if e.Kind == "dtmf" && e.Leg == callerLeg {
+				fromCaller = append(fromCaller, e.Detail["digit"])
+			} else if e.Kind == "dtmf" {
+				fromAgent = append(fromAgent, e.Detail["digit"])
+			}
+		}
+		if strings.Join(fromCaller, "") != "5" || strings.Join(fromAgent, "") != "5" {
+			t.Fatalf("digits from the caller %v, echoed by the agent %v", fromCaller, fromAgent)
+		}
+	})
+	t.Run("blind transfer by REFER", func(t *testing.T) {
+		n := b.callCount(t)
+		first := agent(t, b, "1001", sipptest.Agent{RingMs: 100, ReferTo: "1002", TalkMs: 1000}, true)
+		second := agent(t, b, "1002", sipptest.Agent{RingMs: 100}, true)
+		caller := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Pcap: tone, TalkMs: 4000, ByeFirst: true}.XML(), Target: b.sip, Service: "4001"})
+		caller.MustSucceed("caller")
+		first.MustSucceed("transferring agent")
+		second.MustSucceed("transfer target")
+		b.waitCalls(t, n+1)
+		rec := b.lastCall(t)
+		if !hasEvent(rec, "transferred") || rec.Extension != "1002" || rec.HangupSide != callbox.SideCaller {
+			t.Fatalf("record: ext %s side %s events %+v", rec.Extension, rec.HangupSide, rec.Events)
+		}
+	})
+}
+
+func TestSIPBruteForceEndsInBan(t *testing.T) {
+	b := startSIPBox(t, "")
+	// Four wrong passwords from one address (auth_failures: 4)…
+	guesser := sipptest.Start(t, sipptest.Options{XML: sipptest.RegisterXML(403), Target: b.sip, Service: "1001", User: "1001", Password: "guess",
+		Calls: 4, Args: []string{"-i", "127.0.0.5"}, Timeout: 20 * time.Second})
+	guesser.MustSucceed("guesses")
+	// …and the address gets no answer at all, even with the right password.
+	banned := sipptest.Start(t, sipptest.Options{XML: sipptest.RegisterXML(200), Target: b.sip, Service: "1001", User: "1001", Password: "secret-1001",
+		Args: []string{"-i", "127.0.0.5"}, Timeout: 4 * time.Second})
+	if code := banned.Wait(); code == 0 {
+		t.Fatal("a banned address registered")
+	}
+	out := b.MustCLI("bans")
+	if !strings.Contains(out, "127.0.0.5") || !strings.Contains(out, "failed authentication") {
+		t.Fatalf("callbox bans:\n%s", out)
+	}
+	if lines := b.LogLines("sip source banned"); len(lines) != 1 {
+		t.Errorf("the ban was logged %d times, want once", len(lines))
+	}
+	_, metrics := httpGet(t, "http://"+b.WebAddr+"/metrics", "", "")
+	for _, m := range []string{"callbox_sip_bans_total 1", "callbox_sip_auth_failures_total 4", "callbox_sip_banned_addresses 1"} {
+		if !strings.Contains(metrics, m) {
+			t.Errorf("metrics lack %q", m)
+		}
+	}
+	// Other addresses are not affected, and the admin can lift the ban.
+	sipptest.Register(t, b.sip, "1001", "secret-1001", 0, "udp", 200)
+	b.MustCLI("bans", "rm", "127.0.0.5")
+	sipptest.Start(t, sipptest.Options{XML: sipptest.RegisterXML(200), Target: b.sip, Service: "1001", User: "1001", Password: "secret-1001",
+		Args: []string{"-i", "127.0.0.5"}}).MustSucceed("register after unban")
+}

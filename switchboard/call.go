@@ -1,0 +1,486 @@
+package switchboard
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"callbox"
+	"callbox/config"
+	"callbox/media"
+)
+
+// call is one customer conversation through the box. Its goroutine (run) is the only one
+// that changes it; legs' events reach it through one channel.
+type call struct {
+	sb     *Switchboard
+	log    *slog.Logger
+	rec    callbox.Record
+	offer  Offer
+	caller callbox.Leg
+	ctx    context.Context // ends at shutdown or at the call's maximum duration
+	cancel context.CancelFunc
+
+	events   chan legEvent
+	watchers sync.WaitGroup
+	watched  map[callbox.Leg]bool
+	answered time.Time
+	record   Recording
+	holdWG   sync.WaitGroup
+}
+
+type legEvent struct {
+	leg callbox.Leg
+	ev  callbox.LegEvent
+}
+
+func (sb *Switchboard) newCall(o Offer) *call {
+	cfg := sb.config()
+	c := &call{sb: sb, offer: o, caller: o.Leg, events: make(chan legEvent, 32), watched: map[callbox.Leg]bool{}}
+	c.ctx, c.cancel = context.WithTimeout(sb.ctx, cfg.Calls.MaxDuration)
+	dir := callbox.Inbound
+	switch {
+	case o.Extension != "" && cfg.IsLocal(o.To):
+		dir = callbox.Internal
+	case o.Extension != "":
+		dir = callbox.Outbound
+	}
+	c.rec = callbox.Record{
+		ID: sb.newCallID(), Direction: dir, From: o.From.Number, FromName: o.From.Name, To: o.To,
+		Trunk: o.Trunk, Started: sb.now(),
+	}
+	if dir == callbox.Outbound {
+		c.rec.Extension = o.Extension
+	}
+	c.log = sb.log.With("call_id", c.rec.ID)
+	return c
+}
+
+// event adds a step to the call's timeline.
+func (c *call) event(kind string, leg callbox.Leg, detail ...string) {
+	e := callbox.Event{At: c.sb.now(), Kind: kind}
+	if leg != nil {
+		e.Leg = leg.ID()
+	}
+	if len(detail) > 1 {
+		e.Detail = map[string]string{}
+		for i := 0; i+1 < len(detail); i += 2 {
+			e.Detail[detail[i]] = detail[i+1]
+		}
+	}
+	c.rec.Events = append(c.rec.Events, e)
+}
+
+// watch forwards a leg's events to the call until the leg ends.
+func (c *call) watch(l callbox.Leg) {
+	if c.watched[l] {
+		return
+	}
+	c.watched[l] = true
+	c.watchers.Go(func() {
+		for ev := range l.Events() {
+			c.events <- legEvent{l, ev}
+		}
+	})
+}
+
+func (c *call) run() {
+	defer c.cancel()
+	c.log.Info("call started", "direction", string(c.rec.Direction), "from", c.rec.From, "to", c.rec.To, "trunk", c.rec.Trunk, "leg", c.caller.ID(), "line_call_id", c.offer.LineID)
+	c.event("start", c.caller, "from", c.rec.From, "to", c.rec.To, "trunk", c.rec.Trunk, "extension", c.offer.Extension)
+	c.watch(c.caller)
+
+	result, cause, side := c.route()
+	c.finish(result, cause, side)
+}
+
+// route decides where the call goes and carries it through to its end.
+func (c *call) route() (result string, cause callbox.Cause, side callbox.HangupSide) {
+	cfg := c.sb.config()
+	o := c.offer
+	if in, ok := cfg.InboundFor(o.Trunk, o.To); ok && (o.Trunk != "" || o.Extension != "") {
+		c.rec.DID = in.Number
+		c.event("route", nil, "number", in.Number, "destination", in.Dest.String())
+		return c.connectTo(in.Dest)
+	}
+	if o.Extension == "" {
+		// From a trunk, only the box's numbers are reachable: nothing unauthenticated dials out.
+		c.event("route", nil, "refused", "not one of the box's numbers")
+		return c.reject(callbox.CauseNotFound)
+	}
+	if _, ok := cfg.Extension(o.To); ok {
+		return c.connectTo(config.Destination{Kind: "extension", Name: o.To})
+	}
+	if ext, _ := cfg.Extension(o.Extension); ext.External == nil || *ext.External {
+		if c.sb.dialer.CanDialOut(o.To) {
+			return c.connectTo(config.Destination{Kind: "number", Name: o.To})
+		}
+	}
+	c.event("route", nil, "refused", "no extension, number or route matches")
+	return c.reject(callbox.CauseNotFound)
+}
+
+// reject ends the caller's leg unanswered.
+func (c *call) reject(cause callbox.Cause) (string, callbox.Cause, callbox.HangupSide) {
+	c.hangup(c.caller, cause)
+	return resultFor(cause), cause, callbox.SideBox
+}
+
+func resultFor(cause callbox.Cause) string {
+	switch cause {
+	case callbox.CauseBusy:
+		return "busy"
+	case callbox.CauseNoAnswer:
+		return "missed"
+	case callbox.CauseCancelled:
+		return "abandoned"
+	case callbox.CauseRejected:
+		return "rejected"
+	case callbox.CauseNotFound:
+		return "not-found"
+	}
+	return "failed"
+}
+
+// targetsFor turns a destination into what to dial.
+func (c *call) targetsFor(d config.Destination) ([]Target, time.Duration) {
+	cfg := c.sb.config()
+	timeout := cfg.Calls.RingTimeout
+	from := callbox.Party{Number: c.rec.From, Name: c.rec.FromName}
+	codec := c.caller.Media().Codec()
+	switch d.Kind {
+	case "extension":
+		return []Target{{Kind: "extension", Number: d.Name, From: from, Codec: codec, Timeout: timeout, CallID: c.rec.ID}}, timeout
+	case "group":
+		g, _ := cfg.Group(d.Name)
+		if g.RingTimeout > 0 {
+			timeout = g.RingTimeout
+		}
+		var ts []Target
+		for _, e := range g.Extensions {
+			ts = append(ts, Target{Kind: "extension", Number: e, From: from, Codec: codec, Timeout: timeout, CallID: c.rec.ID})
+		}
+		return ts, timeout
+	case "number":
+		return []Target{{Kind: "number", Number: d.Name, From: from, Codec: codec, Timeout: timeout, CallID: c.rec.ID}}, timeout
+	}
+	return nil, timeout
+}
+
+// connectTo rings a destination and, once answered, bridges the call until it ends.
+func (c *call) connectTo(d config.Destination) (string, callbox.Cause, callbox.HangupSide) {
+	targets, timeout := c.targetsFor(d)
+	callee, cause, side := c.ring(targets, timeout)
+	if callee == nil {
+		if side == callbox.SideCaller {
+			return "abandoned", cause, side
+		}
+		c.hangup(c.caller, cause)
+		return resultFor(cause), cause, side
+	}
+	if err := c.caller.Answer(c.ctx); err != nil {
+		c.log.Warn("answering the caller failed", "err", err)
+		c.hangup(callee, callbox.CauseFailed)
+		return "failed", callbox.CauseFailed, callbox.SideBox
+	}
+	c.answered = c.sb.now()
+	c.rec.Answered = &c.answered
+	c.event("answered", callee, "by", callee.Remote().Number)
+	return c.talk(callee)
+}
+
+// ring dials every target and waits for the first answer, the caller hanging up, or the
+// ring timeout. Early media from a callee reaches the caller.
+func (c *call) ring(targets []Target, timeout time.Duration) (callbox.Leg, callbox.Cause, callbox.HangupSide) {
+	ringing := map[callbox.Leg]Target{}
+	best := callbox.CauseUnavailable
+	for _, t := range targets {
+		leg, err := c.sb.dialer.Dial(c.ctx, t)
+		if err != nil {
+			cause := callbox.CauseUnavailable
+			if callbox.ErrorCode(err) == callbox.ENOTFOUND {
+				cause = callbox.CauseNotFound
+			}
+			c.event("dial-failed", nil, "target", t.Kind+":"+t.Number, "reason", callbox.ErrorMessage(err))
+			best = worseCause(best, cause)
+			continue
+		}
+		c.event("dial", leg, "target", t.Kind+":"+t.Number)
+		c.watch(leg)
+		ringing[leg] = t
+	}
+	if len(ringing) == 0 {
+		return nil, best, callbox.SideBox
+	}
+	stopAll := func(cause callbox.Cause, except callbox.Leg) {
+		for l := range ringing {
+			if l != except {
+				c.hangupAsync(l, cause)
+			}
+		}
+	}
+	timer := time.NewTimer(timeout + time.Second) // the legs time out themselves first
+	defer timer.Stop()
+	rang, early := false, callbox.Leg(nil)
+	var unbridge func()
+	defer func() {
+		if unbridge != nil {
+			unbridge()
+		}
+	}()
+	for {
+		select {
+		case le := <-c.events:
+			if le.leg == c.caller {
+				if le.ev.Kind == callbox.LegHangup {
+					c.event("caller-hangup", c.caller)
+					stopAll(callbox.CauseCancelled, nil)
+					return nil, callbox.CauseCancelled, callbox.SideCaller
+				}
+				continue
+			}
+			t, ok := ringing[le.leg]
+			if !ok {
+				continue
+			}
+			switch le.ev.Kind {
+			case callbox.LegRinging:
+				c.event("ringing", le.leg, "target", t.Kind+":"+t.Number)
+				if !rang && early == nil {
+					rang = true
+					c.caller.Ring(c.ctx, false)
+				}
+			case callbox.LegProgress:
+				c.event("early-media", le.leg)
+				if early == nil {
+					early = le.leg
+					c.caller.Ring(c.ctx, true)
+					unbridge = media.Bridge(c.caller.Media(), le.leg.Media(), nil)
+				}
+			case callbox.LegAnswered:
+				stopAll(callbox.CauseCancelled, le.leg)
+				if t.Kind == "extension" {
+					c.rec.Extension = t.Number
+				}
+				return le.leg, "", ""
+			case callbox.LegHangup:
+				delete(ringing, le.leg)
+				c.event("dial-ended", le.leg, "cause", string(le.ev.Cause))
+				best = worseCause(best, le.ev.Cause)
+				if le.leg == early {
+					unbridge()
+					unbridge, early = nil, nil
+				}
+				if len(ringing) == 0 {
+					return nil, best, callbox.SideCallee
+				}
+			}
+		case <-timer.C:
+			c.event("ring-timeout", nil)
+			stopAll(callbox.CauseNoAnswer, nil)
+			return nil, callbox.CauseNoAnswer, callbox.SideBox
+		case <-c.ctx.Done():
+			stopAll(callbox.CauseShutdown, nil)
+			return nil, c.endCause(), callbox.SideBox
+		}
+	}
+}
+
+// worseCause keeps the more telling of two failures (busy beats no-answer beats unavailable).
+func worseCause(a, b callbox.Cause) callbox.Cause {
+	rank := map[callbox.Cause]int{callbox.CauseRejected: 6, callbox.CauseBusy: 5, callbox.CauseNoAnswer: 4, callbox.CauseNotFound: 3, callbox.CauseUnavailable: 2}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+func (c *call) endCause() callbox.Cause {
+	if errors.Is(c.ctx.Err(), context.DeadlineExceeded) {
+		return callbox.CauseMaxDuration
+	}
+	return callbox.CauseShutdown
+}
+
+// talk bridges caller and callee until one hangs up, following hold and blind transfer.
+func (c *call) talk(callee callbox.Leg) (string, callbox.Cause, callbox.HangupSide) {
+	c.startRecording()
+	unbridge := c.bridge(callee)
+	defer func() { unbridge() }()
+	for {
+		select {
+		case le := <-c.events:
+			if le.leg != c.caller && le.leg != callee {
+				continue // a leg from earlier (a cancelled fork, a transferor) ending
+			}
+			other := callee
+			side := callbox.SideCaller
+			if le.leg == callee {
+				other, side = c.caller, callbox.SideCallee
+			}
+			switch le.ev.Kind {
+			case callbox.LegHangup:
+				c.event("hangup", le.leg, "cause", string(le.ev.Cause), "side", string(side))
+				c.hangup(other, callbox.CauseNormal)
+				return "answered", le.ev.Cause, side
+			case callbox.LegHold, callbox.LegUnhold:
+				on := le.ev.Kind == callbox.LegHold
+				c.event(le.ev.Kind.String(), le.leg)
+				c.holdWG.Go(func() {
+					if err := other.Hold(c.ctx, on); err != nil {
+						c.log.Warn("forwarding hold failed", "err", err)
+					}
+				})
+			case callbox.LegDTMF:
+				c.event("dtmf", le.leg, "digit", string(le.ev.Digit))
+			case callbox.LegTransfer:
+				next, ok := c.transfer(le.leg, other, le.ev.Target)
+				if !ok {
+					return "answered", callbox.CauseNormal, side
+				}
+				unbridge()
+				callee = next // transfer made the party left behind the caller
+				unbridge = c.bridge(callee)
+			}
+		case <-c.ctx.Done():
+			cause := c.endCause()
+			c.event("hangup", nil, "cause", string(cause), "side", "box")
+			c.hangup(callee, cause)
+			c.hangup(c.caller, cause)
+			return "answered", cause, callbox.SideBox
+		}
+	}
+}
+
+// bridge connects the caller and callee media, tapping the recording.
+func (c *call) bridge(callee callbox.Leg) func() {
+	var tap media.Tap
+	if rec := c.record; rec != nil {
+		tap = func(fromCaller bool, f *callbox.Frame) { rec.Write(fromCaller, f) }
+	}
+	return media.Bridge(c.caller.Media(), callee.Media(), tap)
+}
+
+// transfer carries out a blind transfer asked by from: the party left (stay) is connected to
+// target. It returns the new leg, or false when the transfer failed and the call is over.
+func (c *call) transfer(from, stay callbox.Leg, target string) (callbox.Leg, bool) {
+	cfg := c.sb.config()
+	c.event("transfer", from, "target", target)
+	kind := ""
+	switch {
+	case from.Kind() != callbox.LegPhone:
+		c.log.Warn("transfer refused: only phones may transfer", "target", target)
+		return nil, false
+	case cfg.IsExtension(target):
+		kind = "extension"
+	case c.sb.dialer.CanDialOut(target):
+		kind = "number"
+	default:
+		c.event("transfer-failed", from, "reason", "no such number")
+		c.hangup(from, callbox.CauseNormal)
+		c.hangup(stay, callbox.CauseNotFound)
+		return nil, false
+	}
+	// The transferring phone hangs up itself once told the transfer is under way; if it
+	// does not, the box does after a while.
+	c.holdWG.Go(func() {
+		select {
+		case <-from.Done():
+		case <-time.After(5 * time.Second):
+			c.hangup(from, callbox.CauseNormal)
+		}
+	})
+	// The party left behind is the caller from now on: if it hangs up while the target
+	// rings, the call is abandoned.
+	c.caller = stay
+	next, cause, _ := c.ring([]Target{{Kind: kind, Number: target, From: stay.Remote(), Codec: stay.Media().Codec(), Timeout: cfg.Calls.RingTimeout, CallID: c.rec.ID}}, cfg.Calls.RingTimeout)
+	if next == nil {
+		c.event("transfer-failed", nil, "cause", string(cause))
+		c.hangup(stay, cause)
+		return nil, false
+	}
+	if kind == "extension" {
+		c.rec.Extension = target
+	}
+	c.event("transferred", next, "to", target)
+	return next, true
+}
+
+// hangup ends a leg and waits (a few seconds at most) for the far end to be told.
+func (c *call) hangup(l callbox.Leg, cause callbox.Cause) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), 10*time.Second)
+	defer cancel()
+	if err := l.Hangup(ctx, cause); err != nil {
+		c.log.Debug("hangup", "leg", l.ID(), "err", err)
+	}
+}
+
+func (c *call) hangupAsync(l callbox.Leg, cause callbox.Cause) {
+	c.holdWG.Go(func() { c.hangup(l, cause) })
+}
+
+func (c *call) startRecording() {
+	cfg := c.sb.config()
+	if c.sb.recorder == nil || c.record != nil || !cfg.ShouldRecord(c.rec.DID, c.rec.Extension, c.offer.Extension) {
+		return
+	}
+	r, err := c.sb.recorder.Start(c.ctx, c.rec.ID, c.sb.now())
+	if err != nil {
+		c.sb.metrics.recFails.Inc()
+		c.log.Error("recording could not start; the call goes on unrecorded", "err", err)
+		return
+	}
+	c.record = r
+	c.event("recording", nil)
+}
+
+// finish ends every leg still up, waits for their goroutines, and writes the record.
+func (c *call) finish(result string, cause callbox.Cause, side callbox.HangupSide) {
+	for l := range c.watched {
+		select {
+		case <-l.Done():
+		default:
+			c.hangup(l, callbox.CauseNormal)
+		}
+	}
+	c.holdWG.Wait()
+	go func() { c.watchers.Wait(); close(c.events) }()
+	for range c.events {
+	}
+	end := c.sb.now()
+	c.rec.Ended, c.rec.Result, c.rec.Cause, c.rec.HangupSide = end, result, string(cause), side
+	if c.rec.Answered != nil {
+		c.rec.TalkTime = end.Sub(*c.rec.Answered)
+		c.sb.metrics.talk.Observe(c.rec.TalkTime.Seconds())
+	}
+	if c.record != nil {
+		rec, err := c.record.Finish()
+		if err != nil {
+			c.sb.metrics.recFails.Inc()
+			c.log.Error("recording incomplete", "err", err)
+		}
+		if rec != nil {
+			rec.CallID = c.rec.ID
+			c.rec.Recording = rec
+		}
+	}
+	c.event("end", nil, "result", result, "cause", string(cause), "side", string(side))
+	var rows = c.outboxRows()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.sb.store.FinishCall(ctx, &c.rec, rows); err != nil {
+		c.sb.metrics.storeErr.Inc()
+		c.log.Error("call record could not be written", "err", err, "record", c.rec)
+	}
+	c.sb.metrics.total.WithLabelValues(string(c.rec.Direction), result).Inc()
+	c.log.Info("call ended", "result", result, "cause", string(cause), "side", string(side), "talk", c.rec.TalkTime.Round(time.Millisecond).String())
+}
+
+func (c *call) outboxRows() []storeRow {
+	if c.sb.outbox == nil {
+		return nil
+	}
+	return c.sb.outbox.Rows(&c.rec)
+}
