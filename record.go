@@ -50,6 +50,7 @@ type Record struct {
 	Variables  map[string]string `json:"variables,omitempty"`
 	Survey     int               `json:"survey,omitempty"` // 1–5, 0 when no answer
 	Recording  *Recording        `json:"recording,omitempty"`
+	Media      *MediaStats       `json:"media,omitempty"`
 	Events     []Event           `json:"events,omitempty"`
 }
 
@@ -75,6 +76,20 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 	*r = Record(v.plain)
 	r.TalkTime = time.Duration(v.TalkTime) * time.Millisecond
 	return nil
+}
+
+// MediaStats is what RTP did on each side of an answered call: packets from each party
+// (in) and to each party (out), packets lost on the way in, and jitter. A call whose
+// counters are all non-zero really carried audio both ways through the box.
+type MediaStats struct {
+	CallerIn       uint64  `json:"caller_in"`
+	CallerOut      uint64  `json:"caller_out"`
+	CallerLost     uint64  `json:"caller_lost"`
+	CallerJitterMS float64 `json:"caller_jitter_ms"`
+	CalleeIn       uint64  `json:"callee_in"`
+	CalleeOut      uint64  `json:"callee_out"`
+	CalleeLost     uint64  `json:"callee_lost"`
+	CalleeJitterMS float64 `json:"callee_jitter_ms"`
 }
 
 // Event is one step of a call's timeline.

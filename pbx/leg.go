@@ -87,11 +87,15 @@ func advertisedMedia(p *PBX, ep *media.Endpoint) netip.AddrPort {
 	return local
 }
 
-func (l *sipLeg) ID() string                      { return l.id }
-func (l *sipLeg) Kind() callbox.LegKind           { return l.kind }
-func (l *sipLeg) Remote() callbox.Party           { return l.remote }
-func (l *sipLeg) Local() callbox.Party            { return l.local }
-func (l *sipLeg) Trunk() string                   { return l.trunk }
+func (l *sipLeg) ID() string            { return l.id }
+func (l *sipLeg) Kind() callbox.LegKind { return l.kind }
+func (l *sipLeg) Remote() callbox.Party { return l.remote }
+func (l *sipLeg) Local() callbox.Party  { return l.local }
+func (l *sipLeg) Trunk() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.trunk
+}
 func (l *sipLeg) Events() <-chan callbox.LegEvent { return l.events }
 func (l *sipLeg) Done() <-chan struct{}           { return l.done }
 func (l *sipLeg) Media() callbox.Media            { return l.ep }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -39,6 +40,7 @@ type outbound struct {
 	mu       sync.Mutex
 	won      bool
 	rang     bool
+	trunks   map[string]string // Call-ID of each attempt → its trunk
 	progress bool
 }
 
@@ -53,6 +55,10 @@ type DialOptions struct {
 	// CallID names the call in logs.
 	CallID string
 }
+
+// noResponseTimeout is how long an INVITE may go without any answer (not even 100 Trying)
+// before its target counts as down.
+const noResponseTimeout = 4 * time.Second
 
 // ErrNotRegistered means the extension has no device registered.
 var ErrNotRegistered = callbox.Errorf(callbox.EUNAVAILABLE, "the extension has no phone registered")
@@ -165,7 +171,7 @@ func (p *PBX) newOutboundLeg(kind callbox.LegKind, transport string, o DialOptio
 	ep.SetParams(media.Params{Codec: codec, PT: payloadOf(codec), EventPT: dtmfPT})
 	ep.Start()
 	ctx, cancel := context.WithCancel(p.ctx)
-	l.out = &outbound{l: l, from: o.From, ctx: ctx, cancel: cancel}
+	l.out = &outbound{l: l, from: o.From, ctx: ctx, cancel: cancel, trunks: map[string]string{}}
 	l.out.offer = l.sdp.offer([]callbox.Codec{codec, other(codec)}, media.SendRecv)
 	return l, nil
 }
@@ -268,6 +274,21 @@ func (o *outbound) attempt(ctx context.Context, t dialTarget, stopOthers context
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 	req.SetBody(o.offer)
 
+	// A trunk that does not even say 100 Trying within a few seconds is down: the attempt ends
+	// so the next trunk can carry the call (a device that rings but does not answer is not
+	// down, and rings until the ring timeout).
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var heard atomic.Bool
+	silent := time.AfterFunc(noResponseTimeout, func() {
+		if !heard.Load() {
+			// Nothing to CANCEL: nobody answered. sipgo then gives up at once instead of
+			// waiting out the transaction.
+			stop(sipgo.WaitAnswerForceCancelErr)
+		}
+	})
+	defer silent.Stop()
+
 	sess, err := side.dialog.WriteInvite(ctx, req)
 	if err != nil {
 		l.log.Info("INVITE could not be sent", "target", t.uri.String(), "err", err)
@@ -275,9 +296,12 @@ func (o *outbound) attempt(ctx context.Context, t dialTarget, stopOthers context
 	}
 	callID := sess.InviteRequest.CallID().Value()
 	l.addCallID(callID)
+	o.mu.Lock()
+	o.trunks[callID] = t.trunk
+	o.mu.Unlock()
 	err = sess.WaitAnswer(ctx, sipgo.AnswerOptions{
 		Username: t.user, Password: t.password,
-		OnResponse: func(res *sip.Response) error { o.provisional(res); return nil },
+		OnResponse: func(res *sip.Response) error { heard.Store(true); o.provisional(res); return nil },
 	})
 	if err == nil {
 		if o.win(sess) {
@@ -298,6 +322,10 @@ func (o *outbound) attempt(ctx context.Context, t dialTarget, stopOthers context
 		code := dr.Res.StatusCode
 		fault := code >= 500 && code != 600 && code != 603 || code == 408 || code == 401 || code == 403 || code == 407
 		return attemptResult{code: code, cause: causeFor(code), trunkFault: fault}
+	}
+	if !heard.Load() && o.ctx.Err() == nil {
+		l.log.Warn("no answer at all to INVITE", "target", t.uri.String(), "trunk", t.trunk)
+		return attemptResult{cause: callbox.CauseUnavailable, trunkFault: true}
 	}
 	if ctx.Err() != nil {
 		return attemptResult{cause: callbox.CauseNoAnswer}
@@ -349,6 +377,9 @@ func (o *outbound) win(sess *sipgo.DialogClientSession) bool {
 	}
 	l.mu.Lock()
 	l.cli = sess
+	if t := sess.InviteRequest; t != nil {
+		l.trunk = o.trunkOf(sess)
+	}
 	l.state = stateAnswered
 	l.answered = l.p.now()
 	l.mu.Unlock()
@@ -361,6 +392,13 @@ func (o *outbound) win(sess *sipgo.DialogClientSession) bool {
 	l.ep.SetParams(answerParams(rm, l.ep.Codec()))
 	l.emit(callbox.LegEvent{Kind: callbox.LegAnswered})
 	return true
+}
+
+// trunkOf names the trunk an attempt went through.
+func (o *outbound) trunkOf(sess *sipgo.DialogClientSession) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.trunks[sess.InviteRequest.CallID().Value()]
 }
 
 func (o *outbound) ackAndBye(sess *sipgo.DialogClientSession) {

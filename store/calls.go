@@ -48,12 +48,20 @@ func insertCall(ctx context.Context, tx *sql.Tx, r *callbox.Record) error {
 	if err != nil {
 		return err
 	}
+	mediaJSON := ""
+	if r.Media != nil {
+		b, err := json.Marshal(r.Media)
+		if err != nil {
+			return err
+		}
+		mediaJSON = string(b)
+	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO calls (id, direction, from_number, from_name, to_number, did, trunk,
 		extension, queue, agent, started_at, answered_at, ended_at, result, cause, hangup_side, talk_ms, vip, flags,
-		variables, survey) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		variables, survey, media) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		r.ID, string(r.Direction), r.From, r.FromName, r.To, r.DID, r.Trunk, r.Extension, r.Queue, r.Agent,
 		ms(r.Started), nullMS(r.Answered), ms(r.Ended), r.Result, r.Cause, string(r.HangupSide),
-		r.TalkTime.Milliseconds(), r.VIP, string(flags), string(vars), r.Survey)
+		r.TalkTime.Milliseconds(), r.VIP, string(flags), string(vars), r.Survey, mediaJSON)
 	if err != nil {
 		return fmt.Errorf("insert call %s: %w", r.ID, err)
 	}
@@ -103,7 +111,7 @@ type CallFilter struct {
 }
 
 const callColumns = `id, direction, from_number, from_name, to_number, did, trunk, extension, queue, agent,
-	started_at, answered_at, ended_at, result, cause, hangup_side, talk_ms, vip, flags, variables, survey`
+	started_at, answered_at, ended_at, result, cause, hangup_side, talk_ms, vip, flags, variables, survey, media`
 
 // ListCalls returns call records, newest first, without their timelines.
 func (d *DB) ListCalls(ctx context.Context, f CallFilter) ([]callbox.Record, error) {
@@ -218,11 +226,11 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanCall(s scanner) (callbox.Record, error) {
 	var r callbox.Record
-	var dir, side, flags, vars string
+	var dir, side, flags, vars, mediaJSON string
 	var started, ended, talk int64
 	var answered sql.NullInt64
 	err := s.Scan(&r.ID, &dir, &r.From, &r.FromName, &r.To, &r.DID, &r.Trunk, &r.Extension, &r.Queue, &r.Agent,
-		&started, &answered, &ended, &r.Result, &r.Cause, &side, &talk, &r.VIP, &flags, &vars, &r.Survey)
+		&started, &answered, &ended, &r.Result, &r.Cause, &side, &talk, &r.VIP, &flags, &vars, &r.Survey, &mediaJSON)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return r, err
@@ -242,6 +250,12 @@ func scanCall(s scanner) (callbox.Record, error) {
 	}
 	if err := json.Unmarshal([]byte(vars), &r.Variables); err != nil {
 		return r, fmt.Errorf("call %s variables: %w", r.ID, err)
+	}
+	if mediaJSON != "" {
+		r.Media = &callbox.MediaStats{}
+		if err := json.Unmarshal([]byte(mediaJSON), r.Media); err != nil {
+			return r, fmt.Errorf("call %s media: %w", r.ID, err)
+		}
 	}
 	if len(r.Flags) == 0 {
 		r.Flags = nil

@@ -82,6 +82,7 @@ func sampleRecord(id string, started time.Time) *callbox.Record {
 		Trunk: "loopback", Extension: "1001", Started: started, Answered: &answered, Ended: started.Add(63 * time.Second),
 		Result: "answered", Cause: "normal", HangupSide: callbox.SideCaller, TalkTime: time.Minute,
 		Flags: []string{"vip"}, Variables: map[string]string{"order": "12345"},
+		Media: &callbox.MediaStats{CallerIn: 3000, CallerOut: 2990, CalleeIn: 2995, CalleeOut: 3000, CallerJitterMS: 1.5},
 		Events: []callbox.Event{
 			{At: started, Kind: "inbound", Detail: map[string]string{"trunk": "loopback"}},
 			{At: answered, Kind: "answered", Leg: "b1"},
@@ -106,7 +107,7 @@ func TestFinishCallRoundTrip(t *testing.T) {
 	}
 	if got.From != rec.From || got.TalkTime != rec.TalkTime || !got.Answered.Equal(*rec.Answered) ||
 		got.Variables["order"] != "12345" || len(got.Events) != 2 || got.Events[1].Leg != "b1" ||
-		got.Recording == nil || got.Recording.Size != 960044 {
+		got.Recording == nil || got.Recording.Size != 960044 || got.Media == nil || *got.Media != *rec.Media {
 		t.Fatalf("round trip lost data: %+v", got)
 	}
 	list, err := d.ListCalls(ctx, CallFilter{Limit: 10})

@@ -23,6 +23,7 @@ type call struct {
 	ctx    context.Context // ends at shutdown or at the call's maximum duration
 	cancel context.CancelFunc
 
+	callee   callbox.Leg // the party the caller talks to (the last one, after transfers)
 	events   chan legEvent
 	watchers sync.WaitGroup
 	watched  map[callbox.Leg]bool
@@ -187,6 +188,9 @@ func (c *call) connectTo(d config.Destination) (string, callbox.Cause, callbox.H
 	}
 	c.answered = c.sb.now()
 	c.rec.Answered = &c.answered
+	if callee.Kind() == callbox.LegTrunk {
+		c.rec.Trunk = callee.Trunk()
+	}
 	c.event("answered", callee, "by", callee.Remote().Number)
 	return c.talk(callee)
 }
@@ -306,6 +310,7 @@ func (c *call) endCause() callbox.Cause {
 
 // talk bridges caller and callee until one hangs up, following hold and blind transfer.
 func (c *call) talk(callee callbox.Leg) (string, callbox.Cause, callbox.HangupSide) {
+	c.callee = callee
 	c.startRecording()
 	unbridge := c.bridge(callee)
 	defer func() { unbridge() }()
@@ -342,6 +347,7 @@ func (c *call) talk(callee callbox.Leg) (string, callbox.Cause, callbox.HangupSi
 				}
 				unbridge()
 				callee = next // transfer made the party left behind the caller
+				c.callee = next
 				unbridge = c.bridge(callee)
 			}
 		case <-c.ctx.Done():
@@ -466,6 +472,9 @@ func (c *call) finish(result string, cause callbox.Cause, side callbox.HangupSid
 			c.rec.Recording = rec
 		}
 	}
+	if c.callee != nil {
+		c.rec.Media = mediaStats(c.caller, c.callee)
+	}
 	c.event("end", nil, "result", result, "cause", string(cause), "side", string(side))
 	var rows = c.outboxRows()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -483,4 +492,24 @@ func (c *call) outboxRows() []storeRow {
 		return nil
 	}
 	return c.sb.outbox.Rows(&c.rec)
+}
+
+// statsMedia is the media of a leg that counts its RTP.
+type statsMedia interface{ Stats() *media.Stats }
+
+// mediaStats reads the RTP counters of both sides of an answered call, when the legs keep
+// them.
+func mediaStats(caller, callee callbox.Leg) *callbox.MediaStats {
+	a, ok1 := caller.Media().(statsMedia)
+	b, ok2 := callee.Media().(statsMedia)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	sa, sb := a.Stats(), b.Stats()
+	return &callbox.MediaStats{
+		CallerIn: sa.PacketsIn.Load(), CallerOut: sa.PacketsOut.Load(), CallerLost: sa.Lost(),
+		CallerJitterMS: float64(sa.Jitter().Microseconds()) / 1000,
+		CalleeIn:       sb.PacketsIn.Load(), CalleeOut: sb.PacketsOut.Load(), CalleeLost: sb.Lost(),
+		CalleeJitterMS: float64(sb.Jitter().Microseconds()) / 1000,
+	}
 }

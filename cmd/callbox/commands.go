@@ -200,6 +200,10 @@ func printCall(c *cli, r callbox.Record) error {
 	if r.Survey > 0 {
 		t.row("survey", r.Survey)
 	}
+	if m := r.Media; m != nil {
+		t.row("rtp caller", fmt.Sprintf("%d in, %d out, %d lost, jitter %.1f ms", m.CallerIn, m.CallerOut, m.CallerLost, m.CallerJitterMS))
+		t.row("rtp callee", fmt.Sprintf("%d in, %d out, %d lost, jitter %.1f ms", m.CalleeIn, m.CalleeOut, m.CalleeLost, m.CalleeJitterMS))
+	}
 	if r.Recording != nil {
 		t.row("recording", fmt.Sprintf("%s (%s, %d bytes)", r.Recording.Path, since(r.Recording.Duration), r.Recording.Size))
 	}

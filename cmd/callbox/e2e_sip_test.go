@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"callbox"
 	"callbox/internal/sipptest"
 	"callbox/internal/testbox"
+	"callbox/store"
 )
 
 // sipBox starts the daemon with phones, a hotline group, a loopback trunk and an outbound
@@ -21,7 +26,17 @@ type sipBox struct {
 	agentPorts map[string]int
 }
 
+// boxExtra adds configuration to the test box: trunks and routes (YAML list items) and any
+// other top-level sections.
+type boxExtra struct {
+	trunks, routes, other string
+}
+
 func startSIPBox(t *testing.T, extra string) *sipBox {
+	return startSIPBoxWith(t, boxExtra{other: extra})
+}
+
+func startSIPBoxWith(t *testing.T, x boxExtra) *sipBox {
 	t.Helper()
 	sipPort := testbox.FreePort(t)
 	provider := testbox.FreePort(t)
@@ -51,12 +66,12 @@ groups:
 trunks:
   - {name: loopback, kind: ip, sources: [127.0.0.1]}
   - {name: provider, kind: ip, sources: [127.0.0.9], server: "127.0.0.1:%[2]d"}
-inbound:
+%[4]sinbound:
   - {number: "4000", destination: "group:hotline"}
   - {number: "4001", destination: "extension:1001"}
 routes:
   - {name: out, prefix: "9", strip: 1, trunks: [provider]}
-%[3]s`, sipPort, provider, extra)
+%[5]s%[3]s`, sipPort, provider, x.other, x.trunks, x.routes)
 	b := testbox.Start(t, testbox.Options{Config: cfg})
 	return &sipBox{Box: b, sip: fmt.Sprintf("127.0.0.1:%d", sipPort), provider: provider}
 }
@@ -172,6 +187,11 @@ func TestSIPTrunkCallToAgent(t *testing.T) {
 				}
 				if !hasEvent(rec, "ringing") || !hasEvent(rec, "answered") {
 					t.Errorf("timeline lacks ringing/answered: %+v", rec.Events)
+				}
+				// 2 s of audio from the caller went to the agent and came back (echo).
+				m := rec.Media
+				if m == nil || m.CallerIn < 90 || m.CalleeOut < 90 || m.CalleeIn < 90 || m.CallerOut < 90 || m.CallerLost > 0 {
+					t.Errorf("RTP did not flow both ways: %+v", m)
 				}
 			}},
 		{name: "agent hangs up", agent: sipptest.Agent{RingMs: 200, ByeFirst: true, TalkMs: 1500}, echo: true, number: "4001",
@@ -321,4 +341,149 @@ func TestSIPBruteForceEndsInBan(t *testing.T) {
 	b.MustCLI("bans", "rm", "127.0.0.5")
 	sipptest.Start(t, sipptest.Options{XML: sipptest.RegisterXML(200), Target: b.sip, Service: "1001", User: "1001", Password: "secret-1001",
 		Args: []string{"-i", "127.0.0.5"}}).MustSucceed("register after unban")
+}
+
+func TestSIPOutboundThroughTrunkWithFailover(t *testing.T) {
+	dead := testbox.FreePort(t) // nothing answers here
+	backup := testbox.FreePort(t)
+	b := startSIPBoxWith(t, boxExtra{
+		trunks: fmt.Sprintf("  - {name: dead, kind: ip, sources: [127.0.0.8], server: \"127.0.0.1:%d\"}\n  - {name: backup, kind: ip, sources: [127.0.0.7], server: \"127.0.0.1:%d\"}\n", dead, backup),
+		routes: "  - {name: national, prefix: \"0\", strip: 1, add: \"49\", caller_id: \"4930123456\", trunks: [dead, backup]}\n",
+	})
+	provider := sipptest.Start(t, sipptest.Options{XML: sipptest.Agent{RingMs: 200, Expect: []string{"INVITE sip:49301234567@", "From: .*<sip:4930123456@"}}.XML(),
+		Port: backup, Echo: true, Timeout: 40 * time.Second})
+	tone := filepath.Join(t.TempDir(), "tone.pcap")
+	sipptest.WriteRTPPcap(tone, 0, sipptest.Tone{Freq: 600, Seconds: 1.5})
+	phone := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Auth: true, From: "1003", Pcap: tone, TalkMs: 2000, ByeFirst: true}.XML(),
+		Target: b.sip, Service: "0301234567", User: "1003", Password: "secret-1003", Timeout: 40 * time.Second,
+		Args: []string{"-i", "127.0.0.2"}}) // a phone, not the loopback trunk's 127.0.0.1
+	phone.MustSucceed("phone")
+	provider.MustSucceed("provider")
+	b.waitCalls(t, 1)
+	rec := b.lastCall(t)
+	if rec.Direction != callbox.Outbound || rec.Extension != "1003" || rec.Trunk != "backup" || rec.Result != "answered" {
+		t.Fatalf("record: dir %s ext %s trunk %s result %s", rec.Direction, rec.Extension, rec.Trunk, rec.Result)
+	}
+	if m := rec.Media; m == nil || m.CalleeIn < 50 || m.CallerOut < 50 {
+		t.Fatalf("no audio both ways: %+v", m)
+	}
+	if !strings.Contains(b.Stderr(), "trunk failed; trying the next one") {
+		t.Error("the failover was not logged")
+	}
+}
+
+func TestSIPCallOverTCP(t *testing.T) {
+	b := startSIPBox(t, "")
+	port := testbox.FreePort(t)
+	sipptest.Register(t, b.sip, "1002", "secret-1002", port, "tcp", 200)
+	ag := sipptest.Start(t, sipptest.Options{XML: sipptest.Agent{RingMs: 100}.XML(), Port: port, Transport: "tcp", Echo: true})
+	tone := filepath.Join(t.TempDir(), "tone.pcap")
+	sipptest.WriteRTPPcap(tone, 0, sipptest.Tone{Freq: 700, Seconds: 1})
+	caller := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Pcap: tone, TalkMs: 1500, ByeFirst: true}.XML(), Target: b.sip, Service: "4000", Transport: "tcp"})
+	caller.MustSucceed("caller over TCP")
+	ag.MustSucceed("agent over TCP")
+	b.waitCalls(t, 1)
+	if rec := b.lastCall(t); rec.Result != "answered" || rec.Extension != "1002" || rec.DID != "4000" {
+		t.Fatalf("record: %s ext %s did %s", rec.Result, rec.Extension, rec.DID)
+	}
+}
+
+func TestSIGTERMLetsCallsFinishThenEndsThem(t *testing.T) {
+	b := startSIPBox(t, "")
+	ag := agent(t, b, "1001", sipptest.Agent{RingMs: 100}, true)
+	tone := filepath.Join(t.TempDir(), "tone.pcap")
+	sipptest.WriteRTPPcap(tone, 0, sipptest.Tone{Freq: 500, Seconds: 10})
+	// The caller talks until the box hangs up.
+	caller := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Pcap: tone}.XML(), Target: b.sip, Service: "4001"})
+	b.WaitLog("call started", 20*time.Second)
+	waitActive(t, b, 1)
+
+	b.Signal(syscall.SIGTERM)
+	b.WaitLog("waiting for calls in progress to end", 10*time.Second)
+	// While draining, new calls are refused…
+	late := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Expect: 503}.XML(), Target: b.sip, Service: "4001", Timeout: 10 * time.Second})
+	late.MustSucceed("a call during shutdown")
+	// …and after the grace period (5 s) the call in progress is ended and recorded.
+	caller.MustSucceed("caller")
+	ag.MustSucceed("agent")
+	if code := b.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	db, err := store.Open(context.Background(), filepath.Join(b.Dir, "callbox.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	calls, err := db.ListCalls(context.Background(), store.CallFilter{Limit: 10})
+	if err != nil || len(calls) != 1 {
+		t.Fatalf("records after shutdown: %v %v", calls, err)
+	}
+	if r := calls[0]; r.Result != "answered" || r.Cause != "shutdown" || r.HangupSide != callbox.SideBox || r.TalkTime < 4*time.Second {
+		t.Fatalf("record: result %s cause %s side %s talk %s", r.Result, r.Cause, r.HangupSide, r.TalkTime)
+	}
+}
+
+func waitActive(t *testing.T, b *sipBox, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		var st struct {
+			Calls struct{ Active int } `json:"calls"`
+		}
+		if b.SocketJSON("GET", "/api/v1/status", &st) == nil && st.Calls.Active == n {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("never %d active calls", n)
+}
+
+func TestSIPNoMediaEndsTheCall(t *testing.T) {
+	b := startSIPBox(t, "")
+	ag := agent(t, b, "1001", sipptest.Agent{RingMs: 100}, false)
+	// Neither side sends RTP; rtp.no_media_timeout is 30 s in the test box, so reload with 2 s.
+	cfg, _ := os.ReadFile(b.Config)
+	os.WriteFile(b.Config, []byte(strings.Replace(string(cfg), "no_media_timeout: 30s", "no_media_timeout: 2s", 1)), 0o600)
+	b.MustCLI("reload")
+	caller := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{}.XML(), Target: b.sip, Service: "4001"})
+	caller.MustSucceed("caller")
+	ag.MustSucceed("agent")
+	b.waitCalls(t, 1)
+	if rec := b.lastCall(t); rec.Cause != "no-media" || rec.TalkTime > 6*time.Second {
+		t.Fatalf("record: cause %s talk %s", rec.Cause, rec.TalkTime)
+	}
+}
+
+func TestMalformedSIPGetsAnAnswerAndHarmsNothing(t *testing.T) {
+	b := startSIPBox(t, "")
+	conn, err := net.Dial("udp", b.sip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Garbage, then a request without CSeq: the first cannot be answered, the second gets 400.
+	conn.Write([]byte("\x00\x01garbage that is not SIP\r\nX-Secret: hunter2\r\n\r\n"))
+	conn.Write([]byte("OPTIONS sip:box@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9999;branch=z9hG4bK-x1;rport\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:box@127.0.0.1>\r\nCall-ID: bad-1\r\nContent-Length: 0\r\n\r\n"))
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 2048)
+	n, err := conn.Read(buf)
+	if err != nil {
+		t.Fatalf("no answer to a request without CSeq: %v", err)
+	}
+	if !strings.HasPrefix(string(buf[:n]), "SIP/2.0 400") {
+		t.Fatalf("answer: %q", buf[:n])
+	}
+	// A good request still works, and registration too.
+	conn.Write([]byte("OPTIONS sip:box@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9999;branch=z9hG4bK-x2;rport\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:box@127.0.0.1>\r\nCall-ID: good-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"))
+	n, err = conn.Read(buf)
+	if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 200") {
+		t.Fatalf("OPTIONS after garbage: %v %q", err, buf[:n])
+	}
+	sipptest.Register(t, b.sip, "1001", "secret-1001", 0, "udp", 200)
+	if strings.Contains(b.Stderr(), "hunter2") {
+		t.Error("raw packet data reached the log")
+	}
+	if n := len(b.LogLines("failed to parse")); n != 1 {
+		t.Errorf("the unparseable packet was logged %d times, want once", n)
+	}
 }

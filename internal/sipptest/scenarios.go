@@ -3,6 +3,7 @@ package sipptest
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"strings"
 	"text/template"
 )
@@ -34,6 +35,8 @@ type Agent struct {
 	Hold     bool   // expects a re-INVITE (hold) and another (unhold) before the BYE
 	ReferTo  string // after TalkMs, transfers the caller there by REFER
 	Codecs   []int  // payload types answered (first offered match); default 0
+	// Expect are regular expressions the INVITE must match (the call fails otherwise).
+	Expect []string
 }
 
 var funcs = template.FuncMap{
@@ -544,12 +547,19 @@ func (a Agent) XML() string {
 		a.Codecs = []int{0}
 	}
 	x := render(agentTmpl, agentView{Agent: a, sdpView: sdpView{Fmts: a.Codecs, Dir: "sendrecv"}, Recvonly: sdpView{Fmts: a.Codecs, Dir: "recvonly"}})
-	if !a.ByeFirst && a.ReferTo == "" {
+	var actions []string
+	if a.ByeFirst || a.ReferTo != "" {
+		// The caller's From (the box's) is kept to address the agent's own requests.
+		actions = append(actions, `<ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="caller"/>`)
+	}
+	for i, re := range a.Expect {
+		actions = append(actions, fmt.Sprintf(`<ereg regexp="%s" search_in="msg" check_it="true" assign_to="expect%d"/><log message="matched [$expect%d]"/>`, html.EscapeString(re), i, i))
+	}
+	if len(actions) == 0 {
 		return x
 	}
-	// The caller's From (the box's) is kept from the INVITE to address our own requests.
 	return strings.Replace(x, `<recv request="INVITE" rrs="true"/>`, `<recv request="INVITE" rrs="true">
-    <action><ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="caller"/></action>
+    <action>`+strings.Join(actions, "\n")+`</action>
   </recv>`, 1)
 }
 
@@ -592,5 +602,55 @@ Content-Length: 0
 
 ]]></send>
   <recv response="%d"/>
+</scenario>
+`
+
+// ProviderRegistrarXML is a provider's registrar: it challenges a REGISTER, checks the
+// digest answer against user/password and grants expires seconds (or answers 403).
+func ProviderRegistrarXML(user, password string, expires int) string {
+	return fmt.Sprintf(providerRegTmpl, user, password, expires)
+}
+
+const providerRegTmpl = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="provider registrar">
+  <recv request="REGISTER"/>
+  <send><![CDATA[
+SIP/2.0 401 Unauthorized
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+WWW-Authenticate: Digest realm="provider.test", nonce="[pid][call_number]abcdef", algorithm=MD5
+Content-Length: 0
+
+]]></send>
+  <recv request="REGISTER">
+    <action><verifyauth assign_to="authvalid" username="%s" password="%s"/></action>
+  </recv>
+  <nop test="authvalid" next="good"/>
+  <send next="end"><![CDATA[
+SIP/2.0 403 Forbidden
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+  <label id="good"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+[last_Contact:];expires=%d
+Content-Length: 0
+
+]]></send>
+  <label id="end"/>
 </scenario>
 `

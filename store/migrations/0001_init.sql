@@ -20,7 +20,8 @@ CREATE TABLE calls (
     vip          INTEGER NOT NULL DEFAULT 0,
     flags        TEXT NOT NULL DEFAULT '[]', -- JSON array
     variables    TEXT NOT NULL DEFAULT '{}', -- JSON object
-    survey       INTEGER NOT NULL DEFAULT 0
+    survey       INTEGER NOT NULL DEFAULT 0,
+    media        TEXT NOT NULL DEFAULT ''    -- JSON: RTP counters of each side, '' when none
 );
 CREATE INDEX calls_started ON calls (started_at DESC);
 CREATE INDEX calls_from ON calls (from_number, started_at DESC);
