@@ -8,7 +8,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # Debian packages: what the demo needs to run, and what the tests drive as real peers.
 DEBS_RUN   :=
-DEBS_TEST  := $(DEBS_RUN) sip-tester
+DEBS_TEST  := $(DEBS_RUN) sip-tester baresip
 
 .PHONY: all build run test bench lint deps-run deps-test clean
 

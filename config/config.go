@@ -96,9 +96,9 @@ type SIPSecurity struct {
 	RequestRate float64 `yaml:"request_rate"`
 	// DropUserAgents are User-Agent substrings (case-insensitive) of scanners to drop silently.
 	DropUserAgents []string `yaml:"drop_user_agents"`
-	// Digest lists the digest algorithms offered to phones, in order (MD5, SHA-256). Many
-	// phones answer only the first challenge they see, so the order is a choice between
-	// strength and the phones in use.
+	// Digest lists the digest algorithms offered to phones, in order (MD5, SHA-256). MD5
+	// alone is the default: many phones take only the first challenge, and some (libre-based
+	// ones such as baresip 1.x) give up when any challenge is not MD5.
 	Digest []string `yaml:"digest"`
 	// Trusted addresses or networks are never banned.
 	Trusted  []string       `yaml:"trusted"`
@@ -279,7 +279,7 @@ func defaults() *Config {
 			Security: SIPSecurity{
 				AuthFailures: 5, AuthWindow: time.Minute, Ban: 15 * time.Minute, RequestRate: 20,
 				DropUserAgents: []string{"friendly-scanner", "sipvicious", "sipcli", "sip-scan", "VaxSIPUserAgent", "pplsip"},
-				Digest:         []string{"MD5", "SHA-256"},
+				Digest:         []string{"MD5"},
 			},
 		},
 		RTP:       RTP{Address: "0.0.0.0", Ports: "10000-19999", NoMediaTimeout: 30 * time.Second},

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -486,4 +488,78 @@ func TestMalformedSIPGetsAnAnswerAndHarmsNothing(t *testing.T) {
 	if n := len(b.LogLines("failed to parse")); n != 1 {
 		t.Errorf("the unparseable packet was logged %d times, want once", n)
 	}
+}
+
+// TestBaresipDeskPhone uses Debian's baresip as a desk phone: it registers as 1002, answers
+// the hotline automatically, and hears the caller's tone while the caller's side gets its
+// audio back.
+func TestBaresipDeskPhone(t *testing.T) {
+	b := startSIPBox(t, "")
+	dir := t.TempDir()
+	mic := filepath.Join(dir, "mic.wav")
+	if err := writeToneWAV(mic, 1000, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	phone := testbox.StartBaresip(t, b.sip, "1002", "secret-1002", mic)
+	waitRegistered(t, b, "1002")
+	tone := filepath.Join(dir, "caller.pcap")
+	sipptest.WriteRTPPcap(tone, 0, sipptest.Tone{Freq: 440, Seconds: 3})
+	caller := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Pcap: tone, TalkMs: 3000, ByeFirst: true}.XML(), Target: b.sip, Service: "4000"})
+	caller.MustSucceed("caller")
+	b.waitCalls(t, 1)
+	rec := b.lastCall(t)
+	if rec.Result != "answered" || rec.Extension != "1002" {
+		t.Fatalf("record: %s by %s", rec.Result, rec.Extension)
+	}
+	if m := rec.Media; m == nil || m.CalleeIn < 100 || m.CallerOut < 100 || m.CalleeOut < 100 {
+		t.Fatalf("RTP: %+v", m)
+	}
+	samples, rate, _, err := testbox.ReadWAV16(phone.Heard(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l440, l1000 := testbox.ToneLevel(samples, rate, 440), testbox.ToneLevel(samples, rate, 1000); l440 < 0.1 || l1000 > 0.02 {
+		t.Fatalf("the phone heard 440 Hz at %.3f and 1000 Hz at %.3f: not the caller's tone", l440, l1000)
+	}
+}
+
+func waitRegistered(t *testing.T, b *sipBox, ext string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		var exts []struct {
+			Number, State string
+		}
+		if b.SocketJSON("GET", "/api/v1/extensions", &exts) == nil {
+			for _, e := range exts {
+				if e.Number == ext && e.State == "registered" {
+					return
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("extension %s never registered", ext)
+}
+
+// writeToneWAV writes an 8 kHz mono 16-bit WAV of a sine.
+func writeToneWAV(path string, freq float64, d time.Duration) error {
+	n := int(d.Seconds() * 8000)
+	data := make([]byte, 44+2*n)
+	copy(data, "RIFF")
+	binary.LittleEndian.PutUint32(data[4:], uint32(36+2*n))
+	copy(data[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(data[16:], 16)
+	binary.LittleEndian.PutUint16(data[20:], 1)
+	binary.LittleEndian.PutUint16(data[22:], 1)
+	binary.LittleEndian.PutUint32(data[24:], 8000)
+	binary.LittleEndian.PutUint32(data[28:], 16000)
+	binary.LittleEndian.PutUint16(data[32:], 2)
+	binary.LittleEndian.PutUint16(data[34:], 16)
+	copy(data[36:], "data")
+	binary.LittleEndian.PutUint32(data[40:], uint32(2*n))
+	for i := range n {
+		binary.LittleEndian.PutUint16(data[44+2*i:], uint16(int16(8000*math.Sin(2*math.Pi*freq*float64(i)/8000))))
+	}
+	return os.WriteFile(path, data, 0o644)
 }
