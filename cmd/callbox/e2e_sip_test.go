@@ -563,3 +563,52 @@ func writeToneWAV(path string, freq float64, d time.Duration) error {
 	}
 	return os.WriteFile(path, data, 0o644)
 }
+
+// TestTrunkRegistersToProvider has the box register to a provider (SIPp as its registrar,
+// checking the digest) and take the provider's call to the number it registered.
+func TestTrunkRegistersToProvider(t *testing.T) {
+	provPort := testbox.FreePort(t)
+	registrar := sipptest.Start(t, sipptest.Options{XML: sipptest.ProviderRegistrarXML("4930555", "trunk-secret", 300), Port: provPort, Timeout: 30 * time.Second})
+	sipPort := testbox.FreePort(t)
+	b := testbox.Start(t, testbox.Options{Config: fmt.Sprintf(`sip:
+  listen: [udp://127.0.0.1:%d]
+rtp: {address: 127.0.0.1, ports: 20000-29999}
+web: {listen: 127.0.0.1:0}
+extensions:
+  - {number: "1001", password: secret-1001}
+trunks:
+  - name: provider
+    kind: register
+    server: 127.0.0.1:%d
+    username: "4930555"
+    password: {env: CALLBOX_TEST_TRUNK_PASSWORD}
+    expires: 5m
+inbound:
+  - {number: "4930555", trunk: provider, destination: "extension:1001"}
+`, sipPort, provPort), Env: []string{"CALLBOX_TEST_TRUNK_PASSWORD=trunk-secret"}})
+	registrar.MustSucceed("provider registrar")
+	deadline := time.Now().Add(10 * time.Second)
+	var out string
+	for time.Now().Before(deadline) {
+		if out = b.MustCLI("trunks"); strings.Contains(out, "registered") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(out, "provider  register  registered") {
+		t.Fatalf("callbox trunks:\n%s", out)
+	}
+	if strings.Contains(b.Stderr(), "trunk-secret") {
+		t.Fatal("the trunk password reached the log")
+	}
+	// The provider now calls the number: the box knows it by the provider's address.
+	box := &sipBox{Box: b, sip: fmt.Sprintf("127.0.0.1:%d", sipPort)}
+	ag := agent(t, box, "1001", sipptest.Agent{RingMs: 100}, true)
+	call := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{TalkMs: 1000, ByeFirst: true}.XML(), Target: box.sip, Service: "4930555", Port: provPort})
+	call.MustSucceed("provider's call")
+	ag.MustSucceed("agent")
+	box.waitCalls(t, 1)
+	if rec := box.lastCall(t); rec.Trunk != "provider" || rec.Result != "answered" || rec.DID != "4930555" {
+		t.Fatalf("record: trunk %s result %s did %s", rec.Trunk, rec.Result, rec.DID)
+	}
+}
