@@ -22,6 +22,7 @@ type agent struct {
 	answered    map[string]int // queue calls answered today, by queue
 	missed      int            // unanswered offers in a row
 	removed     bool           // left the configuration; goes when its calls end
+	mark        uint64         // the dispatch generation that counted the agent free
 
 	// What was last recorded, to tell changes.
 	state  State

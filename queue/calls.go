@@ -28,6 +28,7 @@ type call struct {
 	retryAt time.Time
 
 	sticky      string // the sticky agent, "" = none
+	stickyAgent *agent
 	stickyUntil time.Time
 	stickyDone  bool // the reservation is over (offered, timed out, agent gone)
 
@@ -43,6 +44,7 @@ type call struct {
 	answered time.Time
 	counted  bool // counted as answered in this queue's statistics
 	visited  map[string]bool
+	gone     bool // left the engine
 }
 
 type offer struct {

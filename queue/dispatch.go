@@ -58,41 +58,43 @@ func before(x, y ranked) int {
 
 // dispatch offers waiting calls to free agents. It takes the calls in order (priority, then
 // arrival), first those whose free sticky agent is reserved for them, then the rest through
-// their queue's strategy.
+// their queue's strategy. Usually few agents are free and many callers wait, so the order
+// is a heap popped only until the free agents are gone, not a full sort.
 func (e *Engine) dispatch() {
 	now := e.now
-	anyFree := false
+	e.gen++
+	e.freeLeft = 0
 	for _, q := range e.qlist {
 		q.free = q.free[:0]
 		for _, m := range q.members {
 			if m.loggedIn && m.agent.free(now) {
 				q.free = append(q.free, m)
+				if m.agent.mark != e.gen {
+					m.agent.mark = e.gen
+					e.freeLeft++
+				}
 			}
 		}
-		anyFree = anyFree || len(q.free) > 0
 	}
-	if !anyFree {
+	if e.freeLeft == 0 {
 		return
 	}
-	order := make([]ranked, 0, len(e.clist))
+	heap, sticky := e.heapBuf[:0], e.stickyBuf[:0]
 	for _, c := range e.clist {
-		if c.state != callWaiting || len(c.offers) > 0 || c.retryAt.After(now) || len(c.q.free) == 0 {
+		if c.state != callWaiting || len(c.offers) > 0 || c.retryAt.After(now) {
 			continue
 		}
-		order = append(order, ranked{c, c.priority(now)})
+		switch {
+		case !c.stickyDone:
+			sticky = append(sticky, ranked{c, c.priority(now)})
+		case len(c.q.free) > 0:
+			heap = append(heap, ranked{c, c.priority(now)})
+		}
 	}
-	slices.SortFunc(order, before)
-
-	for _, r := range order {
-		c := r.c
-		if c.stickyDone {
-			continue
-		}
-		a := e.agents[c.sticky]
-		var m *member
-		if a != nil {
-			m = a.member[c.q.cfg.Name]
-		}
+	slices.SortFunc(sticky, before)
+	for _, r := range sticky {
+		c, a := r.c, r.c.stickyAgent
+		m := a.member[c.q.cfg.Name]
 		switch {
 		case m == nil || !m.loggedIn || !a.takesCalls():
 			c.stickyDone = true // the agent is away: no point waiting
@@ -101,17 +103,45 @@ func (e *Engine) dispatch() {
 		case !now.Before(c.stickyUntil):
 			c.stickyDone = true
 		}
+		if c.stickyDone && len(c.q.free) > 0 {
+			heap = append(heap, r)
+		}
 	}
-	for _, r := range order {
-		c := r.c
-		if len(c.offers) > 0 || !c.stickyDone {
+	for i := len(heap)/2 - 1; i >= 0; i-- {
+		siftDown(heap, i)
+	}
+	for len(heap) > 0 && e.freeLeft > 0 {
+		c := heap[0].c
+		last := len(heap) - 1
+		heap[0] = heap[last]
+		heap = heap[:last]
+		siftDown(heap, 0)
+		if len(c.offers) > 0 {
 			continue
 		}
-		cands := e.candidates(c)
-		if len(cands) == 0 {
-			continue
+		if cands := e.candidates(c); len(cands) > 0 {
+			e.offerByStrategy(c, cands)
 		}
-		e.offerByStrategy(c, cands)
+	}
+	e.heapBuf, e.stickyBuf = heap[:0], sticky[:0]
+}
+
+// siftDown restores the heap order below i (the best call at the top).
+func siftDown(h []ranked, i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		j := l
+		if r := l + 1; r < len(h) && before(h[r], h[l]) < 0 {
+			j = r
+		}
+		if before(h[j], h[i]) >= 0 {
+			return
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
 	}
 }
 
@@ -207,6 +237,10 @@ func (e *Engine) makeOffer(c *call, a *agent, forced, sticky bool) {
 	c.offers = append(c.offers, &offer{agent: a, expires: e.now.Add(timeout), forced: forced, sticky: sticky})
 	c.retryAt = time.Time{}
 	a.offers++
+	if a.mark == e.gen && !a.free(e.now) {
+		a.mark = 0
+		e.freeLeft--
+	}
 	e.touch(a)
 	e.emit(Offer{Call: c.id, Queue: c.q.cfg.Name, Agent: a.cfg.ID, Caller: c.caller, Endpoints: eps,
 		Timeout: timeout, Callback: c.callback, Forced: forced, Sticky: sticky})
@@ -236,7 +270,7 @@ func (e *Engine) endpoints(a *agent, q *queueState) ([]Endpoint, time.Duration) 
 // the queue counts; a queue without a sticky window has no sticky agent.
 func (e *Engine) chooseSticky(c *call) {
 	q := c.q
-	c.sticky, c.stickyDone, c.stickyUntil = "", true, time.Time{}
+	c.sticky, c.stickyAgent, c.stickyDone, c.stickyUntil = "", nil, true, time.Time{}
 	if q.cfg.StickyWindow <= 0 {
 		return
 	}
@@ -254,7 +288,7 @@ func (e *Engine) chooseSticky(c *call) {
 	if who == "" || a == nil || a.member[q.cfg.Name] == nil {
 		return
 	}
-	c.sticky, c.stickyDone, c.stickyUntil = who, false, c.entered.Add(q.cfg.StickyWait)
+	c.sticky, c.stickyAgent, c.stickyDone, c.stickyUntil = who, a, false, c.entered.Add(q.cfg.StickyWait)
 }
 
 // position is the caller's place among those waiting in their queue, 1 = next.

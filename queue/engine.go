@@ -34,7 +34,13 @@ type Engine struct {
 	day    civilDay
 	greet  []*call // callers who entered a queue during this input: they hear their position
 	out    []Action
-	now    time.Time
+
+	// Scratch space reused by every input, so a decision allocates little.
+	gen                uint64 // dispatch generation: agents counted free in this one
+	freeLeft           int    // free agents not yet offered a call in this dispatch
+	heapBuf, stickyBuf []ranked
+	callsBuf           []*call
+	now                time.Time
 }
 
 type recentAnswer struct {
@@ -103,7 +109,7 @@ func (e *Engine) finish() []Action {
 	e.checkStay()
 	e.dispatch()
 	for _, c := range e.greet {
-		if e.calls[c.id] == c && c.state == callWaiting && !c.callback && len(c.offers) == 0 {
+		if !c.gone && c.state == callWaiting && !c.callback && len(c.offers) == 0 {
 			e.announcePosition(c)
 		}
 	}
@@ -133,8 +139,9 @@ func (e *Engine) advance() {
 		}
 	}
 	// Copy: handlers remove calls from e.clist.
-	for _, c := range append([]*call(nil), e.clist...) {
-		if e.calls[c.id] != c {
+	e.callsBuf = append(e.callsBuf[:0], e.clist...)
+	for _, c := range e.callsBuf {
+		if c.gone {
 			continue
 		}
 		for _, o := range append([]*offer(nil), c.offers...) {
@@ -143,7 +150,7 @@ func (e *Engine) advance() {
 				e.offerFailed(c, o, "no-answer")
 			}
 		}
-		if e.calls[c.id] != c || c.state != callWaiting {
+		if c.gone || c.state != callWaiting {
 			continue
 		}
 		q := c.q
@@ -269,6 +276,7 @@ func (e *Engine) insertCall(c *call) {
 }
 
 func (e *Engine) removeCall(c *call) {
+	c.gone = true
 	delete(e.calls, c.id)
 	for i, x := range e.clist {
 		if x == c {
