@@ -509,6 +509,9 @@ func (e *Engine) RestoreCallback(cb CallbackPending) ([]Action, error) {
 			state: callWaiting, callback: true, attempts: cb.Attempts, tried: map[string]bool{},
 			visited: map[string]bool{q.cfg.Name: true}}
 		e.insertCall(c)
+		if !cb.Joined.Before(e.midnight(e.now)) {
+			q.stats.callbacks++ // a request of today, counted when it was made
+		}
 		e.chooseSticky(c)
 	}
 	return e.finish(), err

@@ -67,10 +67,16 @@ func (e *Engine) RestoreStats(done []Finished) []Action {
 		if f.Handled > 0 {
 			q.recordHandle(f.Handled)
 		}
+		s := &q.stats
+		if f.Result == ResultCallback || f.Result == ResultCallbackFailed {
+			// Counted on the day of the request, like pending ones.
+			if !f.Joined.Before(today) {
+				s.callbacks++
+			}
+		}
 		if f.At.Before(today) {
 			continue
 		}
-		s := &q.stats
 		switch f.Result {
 		case ResultAnswered:
 			s.answered++
@@ -87,8 +93,6 @@ func (e *Engine) RestoreStats(done []Finished) []Action {
 		case ResultOverflow:
 			s.overflowed++
 			s.waitSumLeft += f.Waited
-		case ResultCallback, ResultCallbackFailed:
-			s.callbacks++
 		}
 		if f.Handled > 0 {
 			s.handled++
