@@ -15,15 +15,15 @@ type Action interface {
 
 // Endpoint is one device an offer rings.
 type Endpoint struct {
-	Kind   string `json:"kind"`   // "desk" (the agent's extension) or "mobile" (an outside number)
-	Target string `json:"target"` // the extension or the number
+	Kind   string // "desk" (the agent's extension) or "mobile" (an outside number)
+	Target string // the extension or the number
 	// After is how long after the offer starts this endpoint starts ringing.
-	After time.Duration `json:"after_ms"`
+	After time.Duration
 	// For is how long it rings; 0 = until the offer ends.
-	For time.Duration `json:"for_ms,omitempty"`
+	For time.Duration
 	// Confirm is the key the agent must press after answering (mobile: "press 1 to accept")
 	// before the call counts as answered; "" = answering is enough.
-	Confirm string `json:"confirm,omitempty"`
+	Confirm string
 }
 
 // Offer rings an agent for a call. The Connector reports the outcome with Answered (after

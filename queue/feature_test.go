@@ -1,6 +1,11 @@
 package queue
 
-import "testing"
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
 
 func TestFeatureCodesMatch(t *testing.T) {
 	fc := DefaultFeatureCodes()
@@ -34,5 +39,20 @@ func TestFeatureCodesMatch(t *testing.T) {
 	}
 	if !FeatureBarge.Supervising() || FeaturePause.Supervising() {
 		t.Error("Supervising is wrong")
+	}
+}
+
+func TestEventJSON(t *testing.T) {
+	ev := Event{At: start, Kind: "offer", Call: "c1", Action: Offer{Call: "c1", Queue: "support", Agent: "1001",
+		Timeout: 15 * time.Second, Endpoints: []Endpoint{{Kind: "mobile", Target: "+4917", After: 8 * time.Second, Confirm: "1"}}}}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"kind":"offer"`, `"call_id":"c1"`, `"timeout_ms":15000`, `"agent":"1001"`,
+		`"endpoints":[{"kind":"mobile","target":"+4917","after_ms":8000,"confirm":"1"}]`, `"caller":{"number":""}`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
 	}
 }

@@ -85,14 +85,6 @@ type save struct {
 	fn         func(ctx context.Context) error
 }
 
-// Event is one of the engine's decisions or records, for screens.
-type Event struct {
-	At     time.Time `json:"at"`
-	Kind   string    `json:"kind"`
-	Call   string    `json:"call_id,omitempty"`
-	Action Action    `json:"data"`
-}
-
 // NewService checks the configuration and makes a service; Run starts it.
 func NewService(o Options) (*Service, error) {
 	if o.Clock == nil {
