@@ -36,6 +36,9 @@ Unix socket.`,
 		newVersionCmd(c),
 		newPasswdCmd(c),
 		newReloadCmd(c),
+		newQueueCmd(c),
+		newAgentsCmd(c),
+		newAgentCmd(c),
 	)
 	return root
 }
