@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,14 +60,15 @@ type Options struct {
 // from the engine's next deadline, leg actions go to the Connector and records to the Store
 // in order, each on its own goroutine so a slow disk or phone never holds up decisions.
 type Service struct {
-	o       Options
-	log     *slog.Logger
-	clock   callbox.Clock
-	engine  *Engine
-	metrics *metrics
-	reqs    chan request
-	done    chan struct{} // closed when Run has returned
-	running chan struct{} // closed when Run started
+	o        Options
+	log      *slog.Logger
+	clock    callbox.Clock
+	engine   *Engine
+	metrics  *metrics
+	reqs     chan request
+	done     chan struct{} // closed when Run has returned
+	running  chan struct{} // closed when Run started
+	features atomic.Pointer[FeatureCodes]
 
 	// Owned by the loop.
 	subs      map[int]chan Event
@@ -76,8 +78,9 @@ type Service struct {
 }
 
 type request struct {
-	fn    func(e *Engine) ([]Action, error)
-	reply chan error
+	fn       func(e *Engine) ([]Action, error)
+	reply    chan error
+	readOnly bool // changes nothing: no need to refresh the gauges
 }
 
 type save struct {
@@ -106,12 +109,14 @@ func NewService(o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := newMetrics(o.Registry)
+	m, err := newMetrics(o.Registry, o.Clock)
 	if err != nil {
 		return nil, fmt.Errorf("queue metrics: %w", err)
 	}
-	return &Service{o: o, log: o.Log, clock: o.Clock, engine: e, metrics: m, reqs: make(chan request),
-		done: make(chan struct{}), running: make(chan struct{}), subs: map[int]chan Event{}}, nil
+	s := &Service{o: o, log: o.Log, clock: o.Clock, engine: e, metrics: m, reqs: make(chan request),
+		done: make(chan struct{}), running: make(chan struct{}), subs: map[int]chan Event{}}
+	s.features.Store(&o.Features)
+	return s, nil
 }
 
 // Run restores agents and callbacks from the store, then decides until ctx ends. Records
@@ -172,9 +177,14 @@ func (s *Service) Run(ctx context.Context) error {
 		case r := <-s.reqs:
 			actions, err := r.fn(s.engine)
 			s.handle(actions)
+			if !r.readOnly {
+				// A caller joining changes the figures without any action.
+				s.metrics.refresh(s.engine.Summary())
+			}
 			r.reply <- err
 		case <-timer.C:
 			s.handle(s.engine.Tick())
+			s.metrics.refresh(s.engine.Summary())
 		case execOut <- nextExec:
 			s.execQueue[0] = nil
 			s.execQueue = s.execQueue[1:]
@@ -190,6 +200,7 @@ func (s *Service) restore(ctx context.Context) error {
 	st := s.o.Store
 	if st == nil {
 		s.handle(s.engine.Restore(nil))
+		s.metrics.refresh(s.engine.Summary())
 		return nil
 	}
 	agents, err := st.LoadAgents(ctx)
@@ -215,6 +226,7 @@ func (s *Service) restore(ctx context.Context) error {
 			s.enqueueSave("drop callback", cb.Call, func(ctx context.Context) error { return st.DeleteCallback(ctx, cb.Call) })
 		}
 	}
+	s.metrics.refresh(s.engine.Summary())
 	s.log.Info("queues restored", "agents", len(agents), "callbacks", len(callbacks))
 	return nil
 }
@@ -222,9 +234,6 @@ func (s *Service) restore(ctx context.Context) error {
 // handle routes the engine's actions: leg actions to the Connector, records to the store,
 // everything to metrics, logs and subscribers.
 func (s *Service) handle(actions []Action) {
-	if len(actions) == 0 {
-		return
-	}
 	now := s.clock.Now()
 	st := s.o.Store
 	for _, a := range actions {
@@ -255,7 +264,6 @@ func (s *Service) handle(actions []Action) {
 			}
 		}
 	}
-	s.metrics.refresh(s.engine.Summary())
 }
 
 func (s *Service) enqueueSave(what, call string, fn func(ctx context.Context) error) {
@@ -296,7 +304,10 @@ var ErrStopped = callbox.Errorf(callbox.EUNAVAILABLE, "the queues are stopped")
 
 // exec runs fn on the engine in the service's goroutine and waits for it.
 func (s *Service) exec(ctx context.Context, fn func(e *Engine) ([]Action, error)) error {
-	r := request{fn: fn, reply: make(chan error, 1)}
+	return s.send(ctx, request{fn: fn, reply: make(chan error, 1)})
+}
+
+func (s *Service) send(ctx context.Context, r request) error {
 	select {
 	case s.reqs <- r:
 	case <-s.done:
@@ -314,7 +325,7 @@ func (s *Service) exec(ctx context.Context, fn func(e *Engine) ([]Action, error)
 
 // read runs a read-only fn on the engine.
 func (s *Service) read(ctx context.Context, fn func(e *Engine) error) error {
-	return s.exec(ctx, func(e *Engine) ([]Action, error) { return nil, fn(e) })
+	return s.send(ctx, request{fn: func(e *Engine) ([]Action, error) { return nil, fn(e) }, reply: make(chan error, 1), readOnly: true})
 }
 
 // Subscribe delivers every decision and record as an Event until unsubscribe is called or
@@ -354,4 +365,4 @@ func (s *Service) Subscribe(ctx context.Context, buf int) (events <-chan Event, 
 func (s *Service) Running() <-chan struct{} { return s.running }
 
 // Features are the feature codes the service answers.
-func (s *Service) Features() FeatureCodes { return s.o.Features }
+func (s *Service) Features() FeatureCodes { return *s.features.Load() }

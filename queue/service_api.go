@@ -118,7 +118,7 @@ type FeatureResult struct {
 // none. Login and pause toggle ext's own state; the supervisor codes find the call of the
 // agent whose extension follows the code, which the call path then taps.
 func (s *Service) Feature(ctx context.Context, ext, dialled string) (res FeatureResult, ok bool, err error) {
-	f, target, ok := s.o.Features.Match(dialled)
+	f, target, ok := s.Features().Match(dialled)
 	if !ok {
 		return FeatureResult{}, false, nil
 	}
@@ -149,9 +149,16 @@ func (s *Service) Feature(ctx context.Context, ext, dialled string) (res Feature
 	return res, true, err
 }
 
-// Reconfigure applies a reloaded configuration.
-func (s *Service) Reconfigure(ctx context.Context, cfg Config) error {
-	return s.exec(ctx, func(e *Engine) ([]Action, error) { return e.Reconfigure(cfg) })
+// Reconfigure applies a reloaded configuration and feature codes (zero: the defaults).
+func (s *Service) Reconfigure(ctx context.Context, cfg Config, features FeatureCodes) error {
+	if features == (FeatureCodes{}) {
+		features = DefaultFeatureCodes()
+	}
+	err := s.exec(ctx, func(e *Engine) ([]Action, error) { return e.Reconfigure(cfg) })
+	if err == nil {
+		s.features.Store(&features)
+	}
+	return err
 }
 
 // The live view.

@@ -321,3 +321,49 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name, labels string) fl
 	t.Fatalf("no metric %s{%s}", name, labels)
 	return 0
 }
+
+func TestServiceMetricsAndReload(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		reg := prometheus.NewRegistry()
+		cfg := oneQueue(QueueConfig{JoinIf: Always, MaxWait: time.Minute, Overflow: "voicemail:1001"}, "1001")
+		svc, stop := running(t, Options{Config: cfg, Registry: reg})
+		defer stop()
+		svc.Join(ctx, "support", "c1", Caller{})
+		time.Sleep(30 * time.Second)
+		// The longest wait is as of the scrape, though nothing happened since the join.
+		if v := metricValue(t, reg, "callbox_queue_longest_wait_seconds", "queue=support"); v != 30 {
+			t.Errorf("longest wait %v, want 30", v)
+		}
+		if v := metricValue(t, reg, "callbox_queue_waiting", "queue=support"); v != 1 {
+			t.Errorf("waiting %v", v)
+		}
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		if v := metricValue(t, reg, "callbox_queue_calls_total", "queue=support,result=overflow"); v != 1 {
+			t.Errorf("overflows %v", v)
+		}
+		if v := metricValue(t, reg, "callbox_queue_longest_wait_seconds", "queue=support"); v != 0 {
+			t.Errorf("longest wait %v with nobody waiting", v)
+		}
+		// A reload renames the queue: the old series go, and new feature codes apply.
+		cfg.Queues[0].Name = "help"
+		if err := svc.Reconfigure(ctx, cfg, FeatureCodes{Login: "*9"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := svc.Feature(ctx, "1001", "*9"); !ok {
+			t.Error("the new login code is not taken")
+		}
+		families, _ := reg.Gather()
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if f.GetName() != "callbox_queue_calls_total" && f.GetName() != "callbox_queue_wait_seconds" &&
+						l.GetName() == "queue" && l.GetValue() == "support" {
+						t.Errorf("%s still has queue=support", f.GetName())
+					}
+				}
+			}
+		}
+	})
+}
