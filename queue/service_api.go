@@ -198,3 +198,10 @@ func (s *Service) Summary(ctx context.Context) ([]QueueSummary, map[State]int, e
 	err := s.read(ctx, func(e *Engine) error { qs, agents = e.Summary(); return nil })
 	return qs, agents, err
 }
+
+// AgentCall is the queue call an agent is talking on, for a supervisor to tap.
+func (s *Service) AgentCall(ctx context.Context, agentID string) (string, error) {
+	var call string
+	err := s.read(ctx, func(e *Engine) (err error) { call, err = e.AgentCall(agentID); return err })
+	return call, err
+}

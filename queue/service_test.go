@@ -273,6 +273,9 @@ func TestServiceSubscribeAndFeatures(t *testing.T) {
 		if !ok || err != nil || res.Feature != FeatureListen || res.Call != "c1" || res.Agent != "1001" {
 			t.Fatalf("*311001: %+v %v %v", res, ok, err)
 		}
+		if call, err := svc.AgentCall(ctx, "1001"); err != nil || call != "c1" {
+			t.Errorf("AgentCall(1001): %q %v", call, err)
+		}
 		if _, _, err := svc.Feature(ctx, "1003", "*331002"); err == nil {
 			t.Error("barge on an agent without a call")
 		}
