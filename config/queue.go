@@ -153,6 +153,9 @@ func (v *validator) checkQueues(c *Config) {
 	for i := range c.Queues {
 		q := &c.Queues[i]
 		v.checkName("queue", q.Mark, q.Name, seen)
+		if q.Name == "events" || q.Name == "calls" {
+			v.errorf(q.Field("name"), "queue name %q is reserved by the API: choose another", q.Name)
+		}
 		v.checkQueue(c, q)
 	}
 	v.checkAgents(c)

@@ -148,6 +148,9 @@ agents:
 			`19:18: agent 1001: mobile_ring without a mobile number`,
 			`20:16: agent 1001: max_calls below 0`,
 		}},
+		{"reserved name", queueBase + "queues:\n  - name: events\n", []string{
+			`12:11: queue name "events" is reserved by the API`,
+		}},
 		{"mobiles and schedules", queueBase + `agents:
   - extension: "1001"
     mobile: "mobile"
