@@ -67,6 +67,7 @@ type Service struct {
 	metrics  *metrics
 	reqs     chan request
 	done     chan struct{} // closed when Run has returned
+	stopping chan struct{} // closed when Run stops taking requests
 	running  chan struct{} // closed when Run started
 	features atomic.Pointer[FeatureCodes]
 
@@ -114,7 +115,7 @@ func NewService(o Options) (*Service, error) {
 		return nil, fmt.Errorf("queue metrics: %w", err)
 	}
 	s := &Service{o: o, log: o.Log, clock: o.Clock, engine: e, metrics: m, reqs: make(chan request),
-		done: make(chan struct{}), running: make(chan struct{}), subs: map[int]chan Event{}}
+		done: make(chan struct{}), stopping: make(chan struct{}), running: make(chan struct{}), subs: map[int]chan Event{}}
 	s.features.Store(&o.Features)
 	return s, nil
 }
@@ -163,6 +164,9 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			// A Connector still calling back (with a context of its own) gets ErrStopped
+			// instead of waiting for a loop that waits for it.
+			close(s.stopping)
 			close(execCh)
 			for _, w := range s.saveQueue {
 				saveCh <- w
@@ -310,6 +314,8 @@ func (s *Service) exec(ctx context.Context, fn func(e *Engine) ([]Action, error)
 func (s *Service) send(ctx context.Context, r request) error {
 	select {
 	case s.reqs <- r:
+	case <-s.stopping:
+		return ErrStopped
 	case <-s.done:
 		return ErrStopped
 	case <-ctx.Done():

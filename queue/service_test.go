@@ -370,3 +370,45 @@ func TestServiceMetricsAndReload(t *testing.T) {
 		}
 	})
 }
+
+// slowConnector holds each Execute until released, then answers with a context of its own.
+type slowConnector struct {
+	svc     *Service
+	release chan struct{}
+	err     chan error
+}
+
+func (c *slowConnector) Execute(_ context.Context, a Action) {
+	if o, ok := a.(Offer); ok {
+		<-c.release
+		c.err <- c.svc.Answered(context.Background(), o.Call, o.Agent)
+	}
+}
+
+// TestServiceStopsWhileTheConnectorCallsBack: a Connector busy when the daemon stops, and
+// calling back afterwards, gets ErrStopped instead of hanging the shutdown.
+func TestServiceStopsWhileTheConnectorCallsBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		conn := &slowConnector{release: make(chan struct{}), err: make(chan error, 1)}
+		svc, err := NewService(Options{Config: oneQueue(QueueConfig{}, "1001"), Connector: conn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.svc = svc
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- svc.Run(ctx) }()
+		svc.Login(ctx, "1001", LoginOptions{})
+		svc.Join(ctx, "support", "c1", Caller{})
+		synctest.Wait() // the offer is in Execute, held
+		cancel()
+		synctest.Wait() // Run waits for the Connector
+		close(conn.release)
+		if err := <-conn.err; err != ErrStopped {
+			t.Fatalf("a call back during shutdown: %v, want ErrStopped", err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
