@@ -31,6 +31,10 @@ type Config struct {
 	Trunks     []Trunk     `yaml:"trunks"`
 	Inbound    []Inbound   `yaml:"inbound"`
 	Routes     []Route     `yaml:"routes"`
+	// Queues, their agents and the agents' feature codes: config/queue.go.
+	Queues       []Queue      `yaml:"queues"`
+	Agents       []Agent      `yaml:"agents"`
+	FeatureCodes FeatureCodes `yaml:"feature_codes"`
 
 	// File is the path the config was read from ("demo" for the built-in one).
 	File string `yaml:"-"`

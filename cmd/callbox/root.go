@@ -39,6 +39,9 @@ Unix socket.`,
 		newExtCmd(c),
 		newTrunksCmd(c),
 		newBansCmd(c),
+		newQueueCmd(c),
+		newAgentsCmd(c),
+		newAgentCmd(c),
 	)
 	return root
 }
