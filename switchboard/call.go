@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,10 +25,9 @@ type call struct {
 	ctx    context.Context // ends at shutdown or at the call's maximum duration
 	cancel context.CancelFunc
 
-	callee   callbox.Leg // the party the caller talks to (the last one, after transfers)
-	events   chan legEvent
-	watchers sync.WaitGroup
-	watched  map[callbox.Leg]bool
+	callee   callbox.Leg          // the party the caller talks to (the last one, after transfers)
+	watched  []callbox.Leg        // every leg of the call, in the order they joined
+	ended    map[callbox.Leg]bool // legs whose events are over (hangup seen)
 	answered time.Time
 	record   Recording
 	holdWG   sync.WaitGroup
@@ -39,7 +40,7 @@ type legEvent struct {
 
 func (sb *Switchboard) newCall(o Offer) *call {
 	cfg := sb.config()
-	c := &call{sb: sb, offer: o, caller: o.Leg, events: make(chan legEvent, 32), watched: map[callbox.Leg]bool{}}
+	c := &call{sb: sb, offer: o, caller: o.Leg, ended: map[callbox.Leg]bool{}}
 	c.ctx, c.cancel = context.WithTimeout(sb.ctx, cfg.Calls.MaxDuration)
 	dir := callbox.Inbound
 	switch {
@@ -74,17 +75,44 @@ func (c *call) event(kind string, leg callbox.Leg, detail ...string) {
 	c.rec.Events = append(c.rec.Events, e)
 }
 
-// watch forwards a leg's events to the call until the leg ends.
+// watch adds a leg whose events the call follows.
 func (c *call) watch(l callbox.Leg) {
-	if c.watched[l] {
-		return
+	if !slices.Contains(c.watched, l) {
+		c.watched = append(c.watched, l)
 	}
-	c.watched[l] = true
-	c.watchers.Go(func() {
-		for ev := range l.Events() {
-			c.events <- legEvent{l, ev}
+}
+
+// wait returns the next event of any leg of the call, or the index of the first of extra
+// (channels such as a timer or a context's Done) that fires first, with ok false. It selects
+// over the legs' own channels, so a call needs no goroutine per leg to gather its events.
+func (c *call) wait(extra ...any) (le legEvent, fired int, ok bool) {
+	for {
+		cases := make([]reflect.SelectCase, 0, len(c.watched)+len(extra))
+		legs := make([]callbox.Leg, 0, len(c.watched))
+		for _, l := range c.watched {
+			if !c.ended[l] {
+				cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(l.Events())})
+				legs = append(legs, l)
+			}
 		}
-	})
+		for _, x := range extra {
+			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(x)})
+		}
+		i, v, recvOK := reflect.Select(cases)
+		if i >= len(legs) {
+			return legEvent{}, i - len(legs), false
+		}
+		l := legs[i]
+		if !recvOK {
+			c.ended[l] = true
+			continue
+		}
+		ev := v.Interface().(callbox.LegEvent)
+		if ev.Kind == callbox.LegHangup {
+			c.ended[l] = true
+		}
+		return legEvent{l, ev}, -1, true
+	}
 }
 
 func (c *call) run() {
@@ -181,7 +209,13 @@ func (c *call) connectTo(d config.Destination) (string, callbox.Cause, callbox.H
 		c.hangup(c.caller, cause)
 		return resultFor(cause), cause, side
 	}
+	// Media is bridged (and recorded) before the caller gets its 200: audio that follows the
+	// ACK at once must not arrive at a leg with nowhere to go.
+	c.callee = callee
+	c.startRecording()
+	unbridge := c.bridge(callee)
 	if err := c.caller.Answer(c.ctx); err != nil {
+		unbridge()
 		c.log.Warn("answering the caller failed", "err", err)
 		c.hangup(callee, callbox.CauseFailed)
 		return "failed", callbox.CauseFailed, callbox.SideBox
@@ -192,7 +226,7 @@ func (c *call) connectTo(d config.Destination) (string, callbox.Cause, callbox.H
 		c.rec.Trunk = callee.Trunk()
 	}
 	c.event("answered", callee, "by", callee.Remote().Number)
-	return c.talk(callee)
+	return c.talk(callee, unbridge)
 }
 
 // ring dials every target and waits for the first answer, the caller hanging up, or the
@@ -235,8 +269,17 @@ func (c *call) ring(targets []Target, timeout time.Duration) (callbox.Leg, callb
 		}
 	}()
 	for {
-		select {
-		case le := <-c.events:
+		le, fired, ok := c.wait(timer.C, c.ctx.Done())
+		switch {
+		case !ok && fired == 0:
+			c.event("ring-timeout", nil)
+			stopAll(callbox.CauseNoAnswer, nil)
+			return nil, callbox.CauseNoAnswer, callbox.SideBox
+		case !ok:
+			stopAll(callbox.CauseShutdown, nil)
+			return nil, c.endCause(), callbox.SideBox
+		}
+		{
 			if le.leg == c.caller {
 				if le.ev.Kind == callbox.LegHangup {
 					c.event("caller-hangup", c.caller)
@@ -281,13 +324,6 @@ func (c *call) ring(targets []Target, timeout time.Duration) (callbox.Leg, callb
 					return nil, best, callbox.SideCallee
 				}
 			}
-		case <-timer.C:
-			c.event("ring-timeout", nil)
-			stopAll(callbox.CauseNoAnswer, nil)
-			return nil, callbox.CauseNoAnswer, callbox.SideBox
-		case <-c.ctx.Done():
-			stopAll(callbox.CauseShutdown, nil)
-			return nil, c.endCause(), callbox.SideBox
 		}
 	}
 }
@@ -309,14 +345,18 @@ func (c *call) endCause() callbox.Cause {
 }
 
 // talk bridges caller and callee until one hangs up, following hold and blind transfer.
-func (c *call) talk(callee callbox.Leg) (string, callbox.Cause, callbox.HangupSide) {
-	c.callee = callee
-	c.startRecording()
-	unbridge := c.bridge(callee)
+func (c *call) talk(callee callbox.Leg, unbridge func()) (string, callbox.Cause, callbox.HangupSide) {
 	defer func() { unbridge() }()
 	for {
-		select {
-		case le := <-c.events:
+		le, _, ok := c.wait(c.ctx.Done())
+		if !ok {
+			cause := c.endCause()
+			c.event("hangup", nil, "cause", string(cause), "side", "box")
+			c.hangup(callee, cause)
+			c.hangup(c.caller, cause)
+			return "answered", cause, callbox.SideBox
+		}
+		{
 			if le.leg != c.caller && le.leg != callee {
 				continue // a leg from earlier (a cancelled fork, a transferor) ending
 			}
@@ -350,12 +390,6 @@ func (c *call) talk(callee callbox.Leg) (string, callbox.Cause, callbox.HangupSi
 				c.callee = next
 				unbridge = c.bridge(callee)
 			}
-		case <-c.ctx.Done():
-			cause := c.endCause()
-			c.event("hangup", nil, "cause", string(cause), "side", "box")
-			c.hangup(callee, cause)
-			c.hangup(c.caller, cause)
-			return "answered", cause, callbox.SideBox
 		}
 	}
 }
@@ -444,7 +478,7 @@ func (c *call) startRecording() {
 
 // finish ends every leg still up, waits for their goroutines, and writes the record.
 func (c *call) finish(result string, cause callbox.Cause, side callbox.HangupSide) {
-	for l := range c.watched {
+	for _, l := range c.watched {
 		select {
 		case <-l.Done():
 		default:
@@ -452,9 +486,6 @@ func (c *call) finish(result string, cause callbox.Cause, side callbox.HangupSid
 		}
 	}
 	c.holdWG.Wait()
-	go func() { c.watchers.Wait(); close(c.events) }()
-	for range c.events {
-	}
 	end := c.sb.now()
 	c.rec.Ended, c.rec.Result, c.rec.Cause, c.rec.HangupSide = end, result, string(cause), side
 	if c.rec.Answered != nil {
