@@ -32,7 +32,11 @@ var vowels = [][3]float64{
 // speech synthesises speech-like audio of duration d: syllables of voiced formant speech with
 // a moving, wobbling pitch, fricatives, sung harmonic tones with vibrato, and pauses, at
 // levels from -35 to -8 dBm0, over faint background noise.
-func speech(rng *rand.Rand, d time.Duration) []int16 {
+func speech(rng *rand.Rand, d time.Duration) []int16 { return speechWith(rng, d, true, 27) }
+
+// speechWith is speech, with or without pauses between syllables, with syllable levels spread
+// over spread dB (from -35 dBm0 up).
+func speechWith(rng *rand.Rand, d time.Duration, pauses bool, spread float64) []int16 {
 	n := int(d * SampleRate / time.Second)
 	out := make([]int16, 0, n)
 	var f [3]resonator
@@ -40,8 +44,11 @@ func speech(rng *rand.Rand, d time.Duration) []int16 {
 	phase := 0.0
 	for len(out) < n {
 		kind := rng.IntN(10)
+		if !pauses {
+			kind = rng.IntN(9)
+		}
 		segment := int((0.06 + rng.Float64()*0.3) * SampleRate)
-		level := Amplitude(-35 + rng.Float64()*27)
+		level := Amplitude(-35 + rng.Float64()*spread)
 		v := vowels[rng.IntN(len(vowels))]
 		v2 := vowels[rng.IntN(len(vowels))]
 		for i := range 3 {
