@@ -196,9 +196,13 @@ func (w *Writer) Frames() int64 {
 	return (w.written + int64(len(w.buf)) - w.pending()) / int64(w.h.BlockAlign())
 }
 
-// pending is the part of the buffer that is header, not audio.
+// pending is the part of the buffer that is not audio on its way to the file: the header
+// before it went out, or everything after a write error (it will never be written).
 func (w *Writer) pending() int64 {
-	if w.headerDone {
+	switch {
+	case w.err != nil:
+		return int64(len(w.buf))
+	case w.headerDone:
 		return 0
 	}
 	return headerSize
