@@ -1,0 +1,194 @@
+package record
+
+import (
+	"encoding/binary"
+
+	"callbox"
+	"callbox/media/g711"
+	"callbox/media/wav"
+)
+
+const (
+	sampleRate = 8000
+	// ringFrames is how much of the file is held in memory before it is written: enough for
+	// the hold-back plus a side whose clock runs up to jumpLimit ahead.
+	ringFrames = 1 << 14 // 2.048 s
+	ringMask   = ringFrames - 1
+	// holdback is how long the file waits for late or reordered frames before a stretch of it
+	// is written; a frame later than that is dropped.
+	holdback = sampleRate / 5 // 200 ms
+	// jumpLimit is the distance between where a frame's timestamp puts it and when it arrived
+	// beyond which the timestamp is not believed (a new source, a jump): the side is anchored
+	// afresh at the frame's arrival.
+	jumpLimit = sampleRate // 1 s
+	// A side whose frames keep arriving more than driftLimit earlier or later than their
+	// timestamps say, over a window of driftWindow, is moved back in line with the wall clock:
+	// the two sides' clocks drift apart otherwise.
+	driftLimit  = sampleRate / 25 // 40 ms
+	driftWindow = 5 * sampleRate
+	// lateRun frames in a row that arrive in order but too late to be written mean the side's
+	// timestamps stood still for a while (a paused sender): it is anchored afresh.
+	lateRun = 5
+)
+
+// side is the placement state of one channel.
+type side struct {
+	anchored bool
+	source   uint32
+	baseTS   uint32 // the timestamp of the anchor frame
+	basePos  int64  // where the anchor frame went in the file, in samples
+	newestTS uint32 // the newest timestamp placed, to tell reordered frames from a stall
+	hi       int64  // the end of the furthest frame placed
+	winStart int64  // arrival position where the drift window began
+	winMin   int64  // the smallest (arrival - placement) in the window
+	lateRow  int    // in-order frames in a row that came too late
+}
+
+// timeline places the frames of both sides on the file's sample clock and holds the part not
+// yet written.
+type timeline struct {
+	ring      [2 * ringFrames]int16 // interleaved left/right, indexed by file position
+	frontier  int64                 // samples (per channel) written to the file
+	latest    int64                 // latest arrival seen, in samples since the start
+	sides     [2]side
+	pcm       [maxPayload]int16
+	late      int64
+	reanchors int64
+}
+
+func newTimeline() *timeline { return &timeline{} }
+
+// nsToSamples converts time since the start of the recording to a file position.
+func nsToSamples(ns int64) int64 {
+	if ns < 0 {
+		return 0
+	}
+	return ns * sampleRate / 1e9
+}
+
+// settled is the position up to which the file can be written at wall time now (ns).
+func (t *timeline) settled(now int64) int64 { return nsToSamples(now) - holdback }
+
+// final is the end of the file when the recording closes at wall time closeAt (ns): now, or
+// the end of the furthest frame if a side ran ahead.
+func (t *timeline) final(closeAt int64) int64 {
+	return max(nsToSamples(closeAt), t.sides[0].hi, t.sides[1].hi)
+}
+
+func (sd *side) anchor(ts uint32, pos int64) {
+	sd.anchored = true
+	sd.baseTS, sd.basePos, sd.newestTS = ts, pos, ts
+	sd.winStart, sd.winMin = -1, 0
+	sd.lateRow = 0
+}
+
+// place decodes a frame into the timeline and returns the position up to which the file may
+// now be written.
+func (t *timeline) place(s *slot) int64 {
+	arr := nsToSamples(s.arrival)
+	t.latest = max(t.latest, arr)
+	target := t.latest - holdback
+	n := t.decode(s)
+	if n == 0 {
+		return target
+	}
+	sd := &t.sides[s.ch]
+	if !sd.anchored || s.source != sd.source {
+		if sd.anchored {
+			t.reanchors++
+		}
+		sd.source = s.source
+		sd.anchor(s.ts, max(arr, t.frontier))
+	}
+	pos := sd.basePos + int64(int32(s.ts-sd.baseTS))
+	if off := arr - pos; off > jumpLimit || off < -jumpLimit {
+		t.reanchors++
+		sd.anchor(s.ts, max(arr, t.frontier))
+		pos = sd.basePos
+	}
+	inOrder := int32(s.ts-sd.newestTS) >= 0
+	if inOrder {
+		sd.newestTS = s.ts
+	}
+	t.trackDrift(sd, arr, pos)
+
+	end := pos + int64(n)
+	if end <= t.frontier {
+		t.late++
+		if inOrder {
+			if sd.lateRow++; sd.lateRow >= lateRun {
+				t.reanchors++
+				sd.anchor(s.ts, max(arr, t.frontier))
+			}
+		}
+		return target
+	}
+	sd.lateRow = 0
+	pcm := t.pcm[:n]
+	if pos < t.frontier { // the head of the frame is late: keep the rest
+		pcm = pcm[t.frontier-pos:]
+		pos = t.frontier
+	}
+	if end > t.frontier+ringFrames { // cannot happen while writes keep up; never overrun
+		t.late++
+		return target
+	}
+	c := int64(s.ch)
+	for i, v := range pcm {
+		t.ring[((pos+int64(i))&ringMask)*2+c] = v
+	}
+	sd.hi = max(sd.hi, end)
+	return target
+}
+
+// trackDrift watches how far a side's frames land from their arrival, and moves the side back
+// in line when its clock has drifted from the wall clock (or its anchor frame was delayed).
+func (t *timeline) trackDrift(sd *side, arr, pos int64) {
+	off := arr - pos
+	if sd.winStart < 0 {
+		sd.winStart, sd.winMin = arr, off
+		return
+	}
+	sd.winMin = min(sd.winMin, off)
+	if arr-sd.winStart < driftWindow {
+		return
+	}
+	if sd.winMin > driftLimit || sd.winMin < -driftLimit {
+		sd.basePos += sd.winMin
+		t.reanchors++
+	}
+	sd.winStart, sd.winMin = -1, 0
+}
+
+// decode converts a slot's payload to linear samples in t.pcm and returns how many.
+func (t *timeline) decode(s *slot) int {
+	b := s.buf[:s.n]
+	switch s.codec {
+	case callbox.PCMU:
+		return g711.DecodeUlaw(t.pcm[:], b)
+	case callbox.PCMA:
+		return g711.DecodeAlaw(t.pcm[:], b)
+	case callbox.L16:
+		n := len(b) / 2
+		for i := range n {
+			t.pcm[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
+		}
+		return n
+	}
+	return 0
+}
+
+// writeTo writes the file up to position upTo: what the sides put there, silence elsewhere.
+func (t *timeline) writeTo(w *wav.Writer, upTo int64) error {
+	for t.frontier < upTo {
+		i := t.frontier & ringMask
+		n := min(upTo-t.frontier, ringFrames-i, 2048)
+		chunk := t.ring[2*i : 2*(i+n)]
+		if err := w.WriteSamples(chunk); err != nil {
+			return err
+		}
+		clear(chunk)
+		t.frontier += n
+	}
+	return nil
+}
