@@ -230,7 +230,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		total:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callbox_calls_total", Help: "Finished calls by direction and result."}, []string{"direction", "result"}),
 		talk: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "callbox_call_talk_seconds", Help: "Talk time of answered calls.",
 			Buckets: []float64{10, 30, 60, 120, 300, 600, 1200, 3600}}),
-		recFails: prometheus.NewCounter(prometheus.CounterOpts{Name: "callbox_recording_errors_total", Help: "Recordings that could not be started or finished."}),
+		recFails: prometheus.NewCounter(prometheus.CounterOpts{Name: "callbox_recording_start_errors_total", Help: "Recordings that could not be started (the call went on unrecorded)."}),
 		storeErr: prometheus.NewCounter(prometheus.CounterOpts{Name: "callbox_call_records_failed_total", Help: "Call records that could not be written to the database."}),
 	}
 	for _, d := range []callbox.Direction{callbox.Inbound, callbox.Outbound, callbox.Internal} {

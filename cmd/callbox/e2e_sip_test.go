@@ -16,6 +16,7 @@ import (
 	"callbox"
 	"callbox/internal/sipptest"
 	"callbox/internal/testbox"
+	"callbox/media/wav"
 	"callbox/store"
 )
 
@@ -610,5 +611,57 @@ inbound:
 	box.waitCalls(t, 1)
 	if rec := box.lastCall(t); rec.Trunk != "provider" || rec.Result != "answered" || rec.DID != "4930555" {
 		t.Fatalf("record: trunk %s result %s did %s", rec.Trunk, rec.Result, rec.DID)
+	}
+}
+
+// TestRecordingOfABridgedCall checks the WAV of a call: stereo, the caller's tone on the
+// left and the agent's on the right, and as long as the talk time (within 100 ms).
+func TestRecordingOfABridgedCall(t *testing.T) {
+	for _, format := range []string{"pcmu", "pcm16"} {
+		t.Run(format, func(t *testing.T) {
+			b := startSIPBox(t, "recording: {enabled: true, format: "+format+"}\n")
+			dir := t.TempDir()
+			callerTone, agentTone := filepath.Join(dir, "caller.pcap"), filepath.Join(dir, "agent.pcap")
+			sipptest.WriteRTPPcap(callerTone, 0, sipptest.Tone{Freq: 440, Seconds: 4})
+			sipptest.WriteRTPPcap(agentTone, 0, sipptest.Tone{Freq: 1000, Seconds: 4})
+			ag := agent(t, b, "1001", sipptest.Agent{RingMs: 100, Pcap: agentTone}, false)
+			caller := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Pcap: callerTone, TalkMs: 3000, ByeFirst: true}.XML(), Target: b.sip, Service: "4001"})
+			caller.MustSucceed("caller")
+			ag.MustSucceed("agent")
+			b.waitCalls(t, 1)
+			rec := b.lastCall(t)
+			if rec.Recording == nil {
+				t.Fatalf("no recording on the record: %+v", rec)
+			}
+			if rec.Recording.Format != format || !strings.HasPrefix(rec.Recording.Path, "recordings/") {
+				t.Fatalf("recording: %+v", rec.Recording)
+			}
+			f, err := wav.Open(filepath.Join(b.Dir, rec.Recording.Path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if h := f.Header(); h.Channels != 2 || h.SampleRate != 8000 {
+				t.Fatalf("header: %+v", h)
+			}
+			samples, err := f.ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			dur := time.Duration(len(samples)/2) * time.Second / 8000
+			if diff := dur - rec.TalkTime; diff < -100*time.Millisecond || diff > 100*time.Millisecond {
+				t.Errorf("the file lasts %s, the talk time was %s", dur, rec.TalkTime)
+			}
+			if d := rec.Recording.Duration - dur; d < -20*time.Millisecond || d > 20*time.Millisecond {
+				t.Errorf("the index says %s, the file holds %s", rec.Recording.Duration, dur)
+			}
+			left, right := testbox.Channel(samples, 2, 0), testbox.Channel(samples, 2, 1)
+			if l, x := testbox.ToneLevel(left, 8000, 440), testbox.ToneLevel(left, 8000, 1000); l < 0.1 || x > 0.01 {
+				t.Errorf("left (caller) channel: 440 Hz %.3f, 1000 Hz %.3f", l, x)
+			}
+			if l, x := testbox.ToneLevel(right, 8000, 1000), testbox.ToneLevel(right, 8000, 440); l < 0.1 || x > 0.01 {
+				t.Errorf("right (agent) channel: 1000 Hz %.3f, 440 Hz %.3f", l, x)
+			}
+		})
 	}
 }

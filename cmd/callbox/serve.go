@@ -22,6 +22,7 @@ import (
 
 	"callbox"
 	"callbox/config"
+	"callbox/media/record"
 	"callbox/pbx"
 	"callbox/store"
 	"callbox/switchboard"
@@ -142,7 +143,17 @@ func (d *daemon) run(parent context.Context) error {
 		}
 	}()
 
-	d.sb = switchboard.New(switchboard.Options{Config: cfg, Log: d.log.With("component", "switchboard"), Store: db, Registry: d.reg})
+	recorder := &switchboard.FileRecorder{DataDir: d.flags.data, Format: record.Format(cfg.Recording.Format), Buffer: cfg.Recording.Buffer,
+		Metrics: record.NewMetrics(d.reg), Log: d.log.With("component", "recording")}
+	// Files a crash left half-written are made playable before anything records.
+	repaired, err := record.RepairAll(recorder.Dir())
+	if err != nil {
+		d.log.Error("repairing recordings", "err", err)
+	}
+	for _, f := range repaired {
+		d.log.Warn("repaired a recording left half-written by a crash (its call has no record)", "file", f)
+	}
+	d.sb = switchboard.New(switchboard.Options{Config: cfg, Log: d.log.With("component", "switchboard"), Store: db, Registry: d.reg, Recorder: recorder})
 	d.pbx, err = pbx.New(pbx.Options{Config: cfg, Log: d.log.With("component", "pbx"), Registry: d.reg, Calls: pbxCalls{d.sb}})
 	if err != nil {
 		return err

@@ -97,8 +97,12 @@ type Recorder struct {
 	start time.Time
 	log   *slog.Logger
 
-	free  chan *slot // empty slots: Write takes one, the writer gives it back
-	queue chan *slot // full slots, in arrival order
+	// Slots come from a pool and go back to it once written, so a recorder holds memory only
+	// for the frames waiting for the disk (a handful), not for its whole allowance: at
+	// hundreds of calls the difference is most of the box's memory.
+	slots    sync.Pool
+	inflight atomic.Int64 // slots taken and not yet given back; at most opts.Buffer
+	queue    chan *slot   // full slots, in arrival order
 
 	closed  atomic.Bool // Close was called: Write does nothing
 	failed  atomic.Bool // the file failed: Write does nothing
@@ -173,17 +177,13 @@ func New(ctx context.Context, o Options) (*Recorder, error) {
 		path:  path,
 		start: start,
 		log:   o.Log.With("call_id", o.CallID, "path", path),
-		free:  make(chan *slot, o.Buffer),
 		queue: make(chan *slot, o.Buffer),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 		tl:    newTimeline(),
 		w:     w,
 	}
-	slots := make([]slot, o.Buffer)
-	for i := range slots {
-		r.free <- &slots[i]
-	}
+	r.slots.New = func() any { return new(slot) }
 	if o.Metrics != nil {
 		o.Metrics.active.Inc()
 	}
@@ -210,13 +210,12 @@ func (r *Recorder) Write(ch Channel, f *callbox.Frame) {
 		r.dropped.Add(1)
 		return
 	}
-	var s *slot
-	select {
-	case s = <-r.free:
-	default:
+	if r.inflight.Add(1) > int64(r.opts.Buffer) {
+		r.inflight.Add(-1)
 		r.dropped.Add(1)
 		return
 	}
+	s := r.slots.Get().(*slot)
 	s.ch, s.codec, s.ts, s.source = ch, f.Codec, f.Timestamp, f.Source
 	s.n = copy(s.buf[:], f.Payload)
 	s.arrival = r.opts.Now().Sub(r.start).Nanoseconds()
@@ -273,7 +272,8 @@ func (r *Recorder) take(s *slot) {
 		upTo := r.tl.place(s)
 		r.flush(upTo)
 	}
-	r.free <- s
+	r.slots.Put(s)
+	r.inflight.Add(-1)
 }
 
 // flush writes the timeline up to sample upTo.
