@@ -7,7 +7,7 @@ LDFLAGS    := -X callbox.Version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # Debian packages: what the demo needs to run, and what the tests drive as real peers.
-DEBS_RUN   :=
+DEBS_RUN   := espeak-ng
 DEBS_TEST  := $(DEBS_RUN) sip-tester baresip
 
 .PHONY: all build run test bench lint deps-run deps-test clean
@@ -25,9 +25,10 @@ run: deps-run build
 test: deps-test lint
 	$(GO) test -race -count=1 -timeout 14m ./...
 
-## bench: hot-path benchmarks and load figures
+## bench: hot-path benchmarks, then the daemon under SIPp load (concurrent calls, calls per second)
 bench: deps-test build
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+	$(GO) run ./internal/loadtest -bin $(BIN)
 
 ## lint: gofmt, go vet, staticcheck
 lint:

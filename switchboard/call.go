@@ -495,8 +495,8 @@ func (c *call) finish(result string, cause callbox.Cause, side callbox.HangupSid
 	if c.record != nil {
 		rec, err := c.record.Finish()
 		if err != nil {
-			c.sb.metrics.recFails.Inc()
-			c.log.Error("recording incomplete", "err", err)
+			// The recorder has logged and counted why it stopped early.
+			c.log.Debug("recording incomplete", "err", err)
 		}
 		if rec != nil {
 			rec.CallID = c.rec.ID

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"callbox"
@@ -20,8 +19,6 @@ type FileRecorder struct {
 	Buffer  int // frames that may wait for the disk
 	Metrics *record.Metrics
 	Log     *slog.Logger
-
-	alarmOnce sync.Once
 }
 
 // Dir is the root of the recordings tree.
@@ -29,14 +26,10 @@ func (fr *FileRecorder) Dir() string { return filepath.Join(fr.DataDir, "recordi
 
 // Start implements Recorder.
 func (fr *FileRecorder) Start(ctx context.Context, callID string, started time.Time) (Recording, error) {
-	log := fr.Log.With("call_id", callID)
+	// A write error (a full disk) stops only the recording: the recorder logs it once, with
+	// the call's id, and counts it; the call goes on unrecorded from there.
 	r, err := record.New(ctx, record.Options{
-		Dir: fr.Dir(), CallID: callID, Format: fr.Format, Buffer: fr.Buffer, Metrics: fr.Metrics, Log: log,
-		OnError: func(err error) {
-			// A full disk is an alarm for the admin, not a problem of this call: the call goes
-			// on unrecorded from here.
-			log.Error("recording stopped; the call goes on unrecorded", "err", err)
-		},
+		Dir: fr.Dir(), CallID: callID, Format: fr.Format, Buffer: fr.Buffer, Metrics: fr.Metrics, Log: fr.Log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start recording: %w", err)

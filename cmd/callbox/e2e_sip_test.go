@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -33,6 +34,7 @@ type sipBox struct {
 // other top-level sections.
 type boxExtra struct {
 	trunks, routes, other string
+	dir                   string // data folder (default a new temporary one)
 }
 
 func startSIPBox(t *testing.T, extra string) *sipBox {
@@ -75,7 +77,7 @@ trunks:
 routes:
   - {name: out, prefix: "9", strip: 1, trunks: [provider]}
 %[5]s%[3]s`, sipPort, provider, x.other, x.trunks, x.routes)
-	b := testbox.Start(t, testbox.Options{Config: cfg})
+	b := testbox.Start(t, testbox.Options{Config: cfg, Dir: x.dir})
 	return &sipBox{Box: b, sip: fmt.Sprintf("127.0.0.1:%d", sipPort), provider: provider}
 }
 
@@ -663,5 +665,55 @@ func TestRecordingOfABridgedCall(t *testing.T) {
 				t.Errorf("right (agent) channel: 1000 Hz %.3f, 440 Hz %.3f", l, x)
 			}
 		})
+	}
+}
+
+// TestFullDiskStopsRecordingNotTheCall puts the data folder on a small tmpfs and fills it
+// during a call: the recording stops with one alarm and a metric, the call goes on.
+func TestFullDiskStopsRecordingNotTheCall(t *testing.T) {
+	data := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", data).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs here (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", data).Run() })
+	b := startSIPBoxWith(t, boxExtra{dir: data})
+	dir := t.TempDir()
+	tone := filepath.Join(dir, "tone.pcap")
+	sipptest.WriteRTPPcap(tone, 0, sipptest.Tone{Freq: 440, Seconds: 8})
+	ag := agent(t, b, "1001", sipptest.Agent{RingMs: 100}, true)
+	caller := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Pcap: tone, TalkMs: 8000, ByeFirst: true}.XML(), Target: b.sip, Service: "4001"})
+	// Once the recording file exists (the call is answered), fill the disk to the last byte.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if files, _ := filepath.Glob(filepath.Join(data, "recordings", "*", "*", "*", "*.wav")); len(files) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no recording started")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	filler := filepath.Join(data, "filler")
+	if out, err := exec.Command("dd", "if=/dev/zero", "of="+filler, "bs=4k").CombinedOutput(); !strings.Contains(string(out), "No space left") {
+		t.Fatalf("the disk did not fill: %v %s", err, out)
+	}
+	b.WaitLog("recording stopped", 30*time.Second)
+	// Room again for the call record (the box cannot write a database on a full disk).
+	os.Remove(filler)
+	caller.MustSucceed("caller")
+	ag.MustSucceed("agent")
+	b.waitCalls(t, 1)
+	rec := b.lastCall(t)
+	if rec.Result != "answered" || rec.TalkTime < 7*time.Second || rec.Media == nil || rec.Media.CallerOut < 300 {
+		t.Fatalf("the call suffered: %s talk %s media %+v", rec.Result, rec.TalkTime, rec.Media)
+	}
+	if n := len(b.LogLines("recording stopped")); n != 1 {
+		t.Errorf("the alarm was logged %d times, want once", n)
+	}
+	if _, m := httpGet(t, "http://"+b.WebAddr+"/metrics", "", ""); !strings.Contains(m, "callbox_recording_failures_total 1") {
+		t.Error("the failure is not in the metrics")
+	}
+	if rec.Recording == nil || rec.Recording.Duration >= rec.TalkTime {
+		t.Errorf("recording %+v: want one cut short by the full disk", rec.Recording)
 	}
 }

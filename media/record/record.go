@@ -293,7 +293,7 @@ func (r *Recorder) fail(err error) {
 	if cerr := r.w.Close(); cerr != nil && !errors.Is(cerr, err) {
 		r.log.Warn("closing the failed recording", "err", cerr)
 	}
-	r.log.Error("recording stopped", "err", err)
+	r.log.Error("recording stopped by a write error; the call goes on unrecorded", "err", err)
 	if r.opts.Metrics != nil {
 		r.opts.Metrics.failures.Inc()
 	}
