@@ -319,18 +319,6 @@ func sub(a, b uint64) uint64 {
 	return 0
 }
 
-func (e *env) get(path string, v any) error {
-	res, err := http.Get("http://" + e.web + path)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != 200 {
-		return fmt.Errorf("%s: %s", path, res.Status)
-	}
-	return json.NewDecoder(res.Body).Decode(v)
-}
-
 // The TCP API needs a login; the load test reads through the socket.
 func (e *env) socketClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
