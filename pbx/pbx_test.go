@@ -64,6 +64,10 @@ extensions:
 
 // register sends a REGISTER from a sipgo client and answers the challenge.
 func register(t *testing.T, box, user, password string) (*sip.Response, []string) {
+	return registerFor(t, box, user, password, 300)
+}
+
+func registerFor(t *testing.T, box, user, password string, expires int) (*sip.Response, []string) {
 	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("test-phone"))
 	if err != nil {
@@ -81,7 +85,7 @@ func register(t *testing.T, box, user, password string) (*sip.Response, []string
 	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: host}})
 	req.AppendHeader(&sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: host}, Params: sip.HeaderParams{{K: "tag", V: "t1"}}})
 	req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1", Port: 5999}})
-	req.AppendHeader(sip.NewHeader("Expires", "300"))
+	req.AppendHeader(sip.NewHeader("Expires", fmt.Sprint(expires)))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	res, err := c.Do(ctx, req)
@@ -124,5 +128,24 @@ func TestRegisterRefusesTooShortAndOtherAOR(t *testing.T) {
 	// Registering 1001's number with 1001's credentials but another AOR is refused.
 	if res, _ := register(t, box, "1002", "secret-1001"); res.StatusCode != 403 {
 		t.Fatalf("unknown extension: %d", res.StatusCode)
+	}
+}
+
+func TestRegisterExpiryBounds(t *testing.T) {
+	p, box := startPBX(t, "  registrar: {min_expires: 60s, max_expires: 10m}")
+	res, _ := registerFor(t, box, "1001", "secret-1001", 5)
+	if res.StatusCode != 423 || res.GetHeader("Min-Expires") == nil || res.GetHeader("Min-Expires").Value() != "60" {
+		t.Fatalf("too short: %d %v", res.StatusCode, res.GetHeader("Min-Expires"))
+	}
+	res, _ = registerFor(t, box, "1001", "secret-1001", 86400)
+	if res.StatusCode != 200 || res.Contact() == nil {
+		t.Fatalf("too long: %d", res.StatusCode)
+	}
+	if v, _ := res.Contact().Params.Get("expires"); v != "600" {
+		t.Fatalf("granted %s s, want the 600 s maximum", v)
+	}
+	// Expires 0 removes the binding.
+	if res, _ := registerFor(t, box, "1001", "secret-1001", 0); res.StatusCode != 200 || p.Registered() != 0 {
+		t.Fatalf("unregister: %d, %d registered", res.StatusCode, p.Registered())
 	}
 }

@@ -717,3 +717,84 @@ func TestFullDiskStopsRecordingNotTheCall(t *testing.T) {
 		t.Errorf("recording %+v: want one cut short by the full disk", rec.Recording)
 	}
 }
+
+// TestSeveralDevicesRingTogether registers a desk phone and a softphone to 1001: both ring,
+// the first to answer takes the call and the other is cancelled.
+func TestSeveralDevicesRingTogether(t *testing.T) {
+	b := startSIPBox(t, "")
+	desk, soft := testbox.FreePort(t), testbox.FreePort(t)
+	sipptest.Register(t, b.sip, "1001", "secret-1001", desk, "udp", 200)
+	sipptest.Register(t, b.sip, "1001", "secret-1001", soft, "udp", 200)
+	if out := b.MustCLI("ext"); strings.Count(out, "sip:1001@") != 2 {
+		t.Fatalf("want two contacts for 1001:\n%s", out)
+	}
+	ringing := sipptest.Start(t, sipptest.Options{XML: sipptest.Agent{NoAnswer: true}.XML(), Port: desk})
+	answering := sipptest.Start(t, sipptest.Options{XML: sipptest.Agent{RingMs: 800}.XML(), Port: soft, Echo: true})
+	caller := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{TalkMs: 1000, ByeFirst: true}.XML(), Target: b.sip, Service: "4001"})
+	caller.MustSucceed("caller")
+	answering.MustSucceed("the device that answers")
+	ringing.MustSucceed("the device that is cancelled")
+}
+
+// TestKeepaliveDropsDeadPhones: a phone that stops answering OPTIONS loses its registration.
+func TestKeepaliveDropsDeadPhones(t *testing.T) {
+	b := startSIPBox(t, "")
+	cfg, _ := os.ReadFile(b.Config)
+	os.WriteFile(b.Config, []byte(strings.Replace(string(cfg), "sip:\n", "sip:\n  registrar: {keepalive: 1s}\n", 1)), 0o600)
+	b.MustCLI("reload")
+	// SIPp registers and exits: nothing answers the keep-alives at its port any more.
+	sipptest.Register(t, b.sip, "1001", "secret-1001", 0, "udp", 200)
+	waitRegistered(t, b, "1001")
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if out := b.MustCLI("ext", "--json"); !strings.Contains(out, `"state": "registered"`) {
+			b.WaitLog("phone stopped answering keep-alives", time.Second)
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("the dead phone is still registered after 30 s")
+}
+
+// TestScannersAndFloodsAreRefused: a known scanner's requests get no answer at all, and a
+// source sending REGISTERs too fast gets 503.
+func TestScannersAndFloodsAreRefused(t *testing.T) {
+	b := startSIPBox(t, "")
+	conn, err := net.Dial("udp", b.sip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	options := func(ua string, n int) string {
+		return fmt.Sprintf("OPTIONS sip:100@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-s%d;rport\r\nFrom: <sip:100@x>;tag=%d\r\nTo: <sip:100@127.0.0.1>\r\nCall-ID: scan-%d\r\nCSeq: 1 OPTIONS\r\nUser-Agent: %s\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", n, n, n, ua)
+	}
+	conn.Write([]byte(options("friendly-scanner", 1)))
+	conn.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 2048)
+	if n, err := conn.Read(buf); err == nil {
+		t.Fatalf("a scanner got an answer: %q", buf[:n])
+	}
+	// A REGISTER flood (the test box allows 20 a second, bursts of 40).
+	var limited int
+	for i := range 100 {
+		reg := fmt.Sprintf("REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-f%d;rport\r\nFrom: <sip:1001@127.0.0.1>;tag=f%d\r\nTo: <sip:1001@127.0.0.1>\r\nCall-ID: flood-%d\r\nCSeq: 1 REGISTER\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", i, i, i)
+		conn.Write([]byte(reg))
+	}
+	conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	for {
+		n, err := conn.Read(buf)
+		if err != nil {
+			break
+		}
+		if strings.HasPrefix(string(buf[:n]), "SIP/2.0 503") {
+			limited++
+		}
+	}
+	if limited < 40 {
+		t.Fatalf("%d of 100 flooding REGISTERs were refused with 503, want most beyond the burst", limited)
+	}
+	_, m := httpGet(t, "http://"+b.WebAddr+"/metrics", "", "")
+	if !strings.Contains(m, `callbox_sip_requests_dropped_total{reason="scanner"} 1`) || !strings.Contains(m, `callbox_sip_requests_dropped_total{reason="rate"}`) {
+		t.Error("the drops are not in the metrics")
+	}
+}
