@@ -24,6 +24,7 @@ import (
 	"callbox/config"
 	"callbox/media/record"
 	"callbox/pbx"
+	"callbox/queue"
 	"callbox/store"
 	"callbox/switchboard"
 	"callbox/web"
@@ -70,6 +71,7 @@ type daemon struct {
 	web      *web.Server
 	pbx      *pbx.PBX
 	sb       *switchboard.Switchboard
+	queues   *queue.Service
 	draining atomic.Bool
 }
 
@@ -168,6 +170,12 @@ func (d *daemon) run(parent context.Context) error {
 		Log: d.log.With("component", "web"), Status: d.status, Calls: db, Gatherer: d.reg,
 		AdminHash: adminHash, Reload: d.reload,
 	})
+	// The queues decide already; the call path that rings their agents is wired with the IVR.
+	d.queues, err = newQueueService(cfg, db, d.reg, d.log.With("component", "queue"), nil)
+	if err != nil {
+		return err
+	}
+	d.web.HandleQueues(d.queues, nil)
 	d.sipAPI()
 	if err := d.web.Listen(cfg.Web.Listen, d.flags.socket); err != nil {
 		return err
@@ -178,6 +186,7 @@ func (d *daemon) run(parent context.Context) error {
 	defer signal.Stop(signals)
 
 	g := newGroup(context.WithoutCancel(parent))
+	g.run("queues", d.queues.Run)
 	g.run("web", d.web.Serve)
 	g.run("sip", d.pbx.Run)
 
@@ -250,6 +259,12 @@ func (d *daemon) reload(ctx context.Context) error {
 		h, _ := config.ParsePasswordHash(cfg.Web.AdminPasswordHash.Value())
 		d.web.SetAdminHash(h)
 	}
+	if err := d.queues.Reconfigure(ctx, queueConfig(cfg), queueFeatures(cfg)); err != nil {
+		d.reloads.WithLabelValues("failure").Inc()
+		d.reloadOK.Set(0)
+		d.log.Error("config reload refused: the queues cannot take it; keeping the running configuration", "err", err)
+		return err
+	}
 	d.level.Set(logLevel(cfg.Log.Level))
 	d.cfg.Store(cfg)
 	d.pbx.Reload(cfg)
@@ -314,6 +329,9 @@ func (d *daemon) status(ctx context.Context) web.Status {
 	}
 	for _, t := range d.pbx.Trunks() {
 		s.Trunks = append(s.Trunks, web.TrunkStatus{Name: t.Name, Kind: t.Kind, State: t.State})
+	}
+	if qs, agents, err := queueStatus(ctx, d.queues); err == nil {
+		s.Queues, s.Agents = qs, agents
 	}
 	for dir, n := range d.sb.Active() {
 		s.Calls.Active += n
