@@ -92,7 +92,7 @@ type sendState struct {
 	lastSend   time.Time
 	hdr        rtp.Header
 	buf        [1500]byte
-	tc         [1024]byte
+	tc         []byte // made on the first frame that needs converting: most calls never do
 }
 
 // EndpointOptions configure NewEndpoint.
@@ -268,7 +268,8 @@ func (e *Endpoint) latch(from netip.AddrPort, rs *receiveState, ssrc uint32) boo
 		e.stats.Foreign.Add(1)
 		return false
 	}
-	e.latched.Store(&from)
+	latched := from // a copy: storing &from would move every packet's address to the heap
+	e.latched.Store(&latched)
 	if cur != nil && e.log != nil {
 		e.log.Info("rtp source moved", "from", cur.String(), "to", from.String(), "port", e.local.Port())
 	}
@@ -384,6 +385,9 @@ func (e *Endpoint) WriteFrame(f *callbox.Frame) error {
 
 // transcode converts f's payload to codec into the send state's buffer.
 func (s *sendState) transcode(f *callbox.Frame, to callbox.Codec) []byte {
+	if s.tc == nil {
+		s.tc = make([]byte, 1024)
+	}
 	src := f.Payload
 	switch {
 	case f.Codec == callbox.PCMU && to == callbox.PCMA:

@@ -3,6 +3,7 @@ package media
 import (
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,11 +75,11 @@ func TestRelayRewritesAndTranscodes(t *testing.T) {
 	caller, agent := newPhone(t), newPhone(t)
 	a := newTestEndpoint(t, ports, caller.addr(), callbox.PCMU, nil)
 	b := newTestEndpoint(t, ports, agent.addr(), callbox.PCMA, nil)
-	var tapped int
+	var tapped atomic.Int32
 	done := make(chan struct{}, 10)
 	Bridge(a, b, func(fromA bool, f *callbox.Frame) {
 		if fromA {
-			tapped++
+			tapped.Add(1)
 			done <- struct{}{}
 		}
 	})
@@ -111,8 +112,8 @@ func TestRelayRewritesAndTranscodes(t *testing.T) {
 			t.Fatalf("packet %d: ssrc %x seq %d ts %d after ssrc %x seq %d ts %d", i, got.SSRC, got.SequenceNumber, got.Timestamp, first.SSRC, first.SequenceNumber, first.Timestamp)
 		}
 	}
-	if tapped != 3 {
-		t.Fatalf("tap saw %d frames", tapped)
+	if n := tapped.Load(); n != 3 {
+		t.Fatalf("tap saw %d frames", n)
 	}
 	if a.Stats().PacketsIn.Load() != 3 || b.Stats().PacketsOut.Load() != 3 || a.Stats().Lost() != 0 {
 		t.Fatalf("stats: in %d out %d lost %d", a.Stats().PacketsIn.Load(), b.Stats().PacketsOut.Load(), a.Stats().Lost())
@@ -186,4 +187,23 @@ func TestPortsRunOut(t *testing.T) {
 	}
 	b.Close()
 	c.Close()
+}
+
+// The receive path (latch, accounting, the sink) allocates nothing per packet.
+func TestReceivePathDoesNotAllocate(t *testing.T) {
+	ports := NewPorts(netip.MustParseAddr("127.0.0.1"), 35000, 35999)
+	e, err := NewEndpoint(EndpointOptions{Ports: ports})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Discard()
+	from := netip.MustParseAddrPort("127.0.0.1:4000")
+	var rs receiveState
+	e.latch(from, &rs, 1)
+	allocs := testing.AllocsPerRun(1000, func() {
+		e.latch(from, &rs, 1)
+	})
+	if allocs != 0 {
+		t.Fatalf("latch allocates %.1f times a packet", allocs)
+	}
 }

@@ -63,7 +63,7 @@ type sipLeg struct {
 	cli *sipgo.DialogClientSession
 }
 
-const eventBuffer = 64
+const eventBuffer = 16
 
 func (p *PBX) newLeg(kind callbox.LegKind, inbound bool, side *transportSide, ep *media.Endpoint) *sipLeg {
 	l := &sipLeg{

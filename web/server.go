@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/user"
 	"strconv"
@@ -139,6 +140,11 @@ func (s *Server) handler(requireAdmin bool) http.Handler {
 		mux.Handle("/", s.auth.require(s.api, true))
 	} else {
 		mux.Handle("/", s.api)
+		// Profiles only on the socket: they reveal internals and cost CPU, so only someone
+		// with the socket's file permissions may ask.
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	return securityHeaders(mux)
 }

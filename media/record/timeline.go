@@ -12,7 +12,7 @@ const (
 	sampleRate = 8000
 	// ringFrames is how much of the file is held in memory before it is written: enough for
 	// the hold-back plus a side whose clock runs up to jumpLimit ahead.
-	ringFrames = 1 << 14 // 2.048 s
+	ringFrames = 1 << 12 // 512 ms: 16 KB a call, which matters at hundreds of calls
 	ringMask   = ringFrames - 1
 	// holdback is how long the file waits for late or reordered frames before a stretch of it
 	// is written; a frame later than that is dropped.
@@ -20,7 +20,7 @@ const (
 	// jumpLimit is the distance between where a frame's timestamp puts it and when it arrived
 	// beyond which the timestamp is not believed (a new source, a jump): the side is anchored
 	// afresh at the frame's arrival.
-	jumpLimit = sampleRate // 1 s
+	jumpLimit = sampleRate / 4 // 250 ms
 	// A side whose frames keep arriving more than driftLimit earlier or later than their
 	// timestamps say, over a window of driftWindow, is moved back in line with the wall clock:
 	// the two sides' clocks drift apart otherwise.

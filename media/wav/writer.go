@@ -24,7 +24,7 @@ type Sink interface {
 // back the rest).
 const RefreshInterval = 5 * time.Second
 
-const writeBuffer = 8192
+const writeBuffer = 4096
 
 // Writer streams audio to a WAV file. It writes the header first, with the sizes of an empty
 // file, keeps them up to date every RefreshInterval of audio, and sets them for good at Close.
