@@ -8,7 +8,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # Debian packages: what the demo needs to run, and what the tests drive as real peers.
 DEBS_RUN   := espeak-ng
-DEBS_TEST  := $(DEBS_RUN) sip-tester baresip
+DEBS_TEST  := $(DEBS_RUN) sip-tester baresip chromium chromium-driver
 
 .PHONY: all build run test bench lint deps-run deps-test clean
 

@@ -2,7 +2,9 @@ package web
 
 import (
 	_ "embed"
+	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -10,18 +12,33 @@ import (
 var statusPage []byte
 
 //go:embed assets/login.html
-var loginPage []byte
+var loginPage string
+
+//go:embed assets/status.js
+var statusScript []byte
+
+// pageCSP lets the pages run only the box's own script and inline styles.
+const pageCSP = "default-src 'self'; script-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'")
+	w.Header().Set("Content-Security-Policy", pageCSP)
 	w.Write(statusPage)
+}
+
+func (s *Server) handleStatusScript(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Write(statusScript)
 }
 
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'")
-	w.Write(loginPage)
+	w.Header().Set("Content-Security-Policy", pageCSP)
+	page := loginPage
+	if r.URL.Query().Has("failed") {
+		page = strings.Replace(page, "<!--failed-->", `<p class="failed" id="failed">Wrong password.</p>`, 1)
+	}
+	io.WriteString(w, page)
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {

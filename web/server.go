@@ -66,6 +66,7 @@ func New(o Options) *Server {
 	s.api.HandleFunc("GET /api/v1/calls/{id}", s.handleCall)
 	s.api.HandleFunc("POST /api/v1/reload", s.handleReload)
 	s.api.HandleFunc("GET /{$}", s.handlePage)
+	s.api.HandleFunc("GET /status.js", s.handleStatusScript)
 	s.api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	})
