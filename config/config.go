@@ -31,6 +31,7 @@ type Config struct {
 	Trunks     []Trunk     `yaml:"trunks"`
 	Inbound    []Inbound   `yaml:"inbound"`
 	Routes     []Route     `yaml:"routes"`
+	Sync       Sync        `yaml:"sync"`
 
 	// File is the path the config was read from ("demo" for the built-in one).
 	File string `yaml:"-"`

@@ -53,6 +53,7 @@ func (v *validator) check(c *Config) {
 	v.checkTrunks(c)
 	v.checkInbound(c)
 	v.checkRoutes(c)
+	v.checkSync(c)
 }
 
 func (v *validator) checkBox(c *Config) {
