@@ -22,6 +22,7 @@ import (
 	"callbox"
 	"callbox/sync/event"
 	"callbox/sync/outbox"
+	"callbox/sync/reclink"
 )
 
 // Client sends a destination's requests.
@@ -239,4 +240,41 @@ func SameNumber(a, b string) bool {
 		da, db = db, da
 	}
 	return strings.HasSuffix(da, db) && len(db) >= 6
+}
+
+// Deps are what every adapter is built with besides its configuration.
+type Deps struct {
+	Files Files
+	Links *reclink.Signer // nil: the box hands out no links to recordings
+	Now   func() time.Time
+}
+
+// Time is the current time.
+func (d Deps) Time() time.Time {
+	if d.Now == nil {
+		return time.Now()
+	}
+	return d.Now()
+}
+
+// Link is a signed link to a recording, "" when the box has no links.
+func (d Deps) Link(recordingID string) string {
+	if d.Links == nil || recordingID == "" {
+		return ""
+	}
+	u, _ := d.Links.URL(recordingID)
+	return u
+}
+
+// ExtensionOf finds the extension mapped to a helpdesk user, "" when none is.
+func ExtensionOf(agents map[string]string, user string) string {
+	if user == "" {
+		return ""
+	}
+	for ext, u := range agents {
+		if strings.EqualFold(u, user) {
+			return ext
+		}
+	}
+	return ""
 }

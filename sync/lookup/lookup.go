@@ -73,13 +73,17 @@ type Options struct {
 	Now        func() time.Time
 }
 
-// Service answers look-ups. Run owns the helpdesk queries that outlive a look-up.
+// Service answers look-ups. It owns the helpdesk queries that outlive a look-up: Run ends
+// them and waits for them when its context ends; after that, look-ups use the cache only.
 type Service struct {
 	o Options
 	m *metrics
 
 	mu      sync.Mutex
-	base    context.Context // nil while not running
+	base    context.Context // ends the queries
+	stop    context.CancelFunc
+	stopped bool
+	running bool
 	wg      sync.WaitGroup
 	flights map[string]*flight
 }
@@ -90,7 +94,7 @@ type flight struct {
 	err    error
 }
 
-// New makes a service; look-ups ask the helpdesk only while Run runs.
+// New makes a service; it asks the helpdesk until Run's context ends.
 func New(o Options) (*Service, error) {
 	if o.DB == nil || o.Directory == nil {
 		return nil, errors.New("lookup: needs a database and a directory")
@@ -117,23 +121,24 @@ func New(o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{o: o, m: m, flights: map[string]*flight{}}, nil
+	base, stop := context.WithCancel(context.Background())
+	return &Service{o: o, m: m, base: base, stop: stop, flights: map[string]*flight{}}, nil
 }
 
-// Run lets look-ups ask the helpdesk until ctx ends, then waits for the queries in flight
-// (they end with ctx).
+// Run waits until ctx ends, then ends the helpdesk queries in flight and waits for them.
 func (s *Service) Run(ctx context.Context) error {
 	s.mu.Lock()
-	if s.base != nil {
+	if s.running || s.stopped {
 		s.mu.Unlock()
 		return errors.New("lookup: already running")
 	}
-	s.base = ctx
+	s.running = true
 	s.mu.Unlock()
 	<-ctx.Done()
 	s.mu.Lock()
-	s.base = nil
+	s.stopped = true
 	s.mu.Unlock()
+	s.stop()
 	s.wg.Wait()
 	return nil
 }
@@ -184,12 +189,12 @@ func (s *Service) Cached(ctx context.Context, number string) (Caller, bool) {
 	return c, true
 }
 
-// ask starts a helpdesk query about number, or joins the one in flight; nil when the service
-// is not running.
+// ask starts a helpdesk query about number, or joins the one in flight; nil once the
+// service has stopped.
 func (s *Service) ask(number string) *flight {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.base == nil {
+	if s.stopped {
 		return nil
 	}
 	if f, ok := s.flights[number]; ok {
