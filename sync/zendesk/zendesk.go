@@ -361,4 +361,3 @@ func zendeskID(s string) (int64, bool) {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	return n, err == nil && n > 0
 }
-
