@@ -36,6 +36,7 @@ Unix socket.`,
 		newVersionCmd(c),
 		newPasswdCmd(c),
 		newReloadCmd(c),
+		newSyncCmd(c),
 	)
 	return root
 }

@@ -155,6 +155,10 @@ func (d *daemon) run(parent context.Context) error {
 	defer signal.Stop(signals)
 
 	g := newGroup(context.WithoutCancel(parent))
+	if _, err := d.startSync(parent, g); err != nil {
+		g.stop()
+		return err
+	}
 	g.run("web", d.web.Serve)
 
 	d.banner(cfg, adminPassword)

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,7 +61,8 @@ type Directory interface {
 
 // Options build a Service.
 type Options struct {
-	DB        *sql.DB // store.DB.SQL(): the cache lives in the lookup_cache table
+	DB *sql.DB // store.DB.SQL(): the cache lives in the lookup_cache table
+	// Directory answers look-ups; nil turns them off (every caller is unknown).
 	Directory Directory
 	Name      string // the destination the directory belongs to
 	Deadline  time.Duration
@@ -76,8 +78,9 @@ type Options struct {
 // Service answers look-ups. It owns the helpdesk queries that outlive a look-up: Run ends
 // them and waits for them when its context ends; after that, look-ups use the cache only.
 type Service struct {
-	o Options
-	m *metrics
+	o   Options
+	m   *metrics
+	cur atomic.Pointer[settings]
 
 	mu      sync.Mutex
 	base    context.Context // ends the queries
@@ -88,6 +91,13 @@ type Service struct {
 	flights map[string]*flight
 }
 
+// settings are what a configuration reload may change.
+type settings struct {
+	dir                  Directory
+	name                 string
+	deadline, fresh, ttl time.Duration
+}
+
 type flight struct {
 	done   chan struct{}
 	caller Caller
@@ -96,17 +106,8 @@ type flight struct {
 
 // New makes a service; it asks the helpdesk until Run's context ends.
 func New(o Options) (*Service, error) {
-	if o.DB == nil || o.Directory == nil {
-		return nil, errors.New("lookup: needs a database and a directory")
-	}
-	if o.Deadline <= 0 {
-		o.Deadline = 400 * time.Millisecond
-	}
-	if o.Fresh <= 0 {
-		o.Fresh = time.Minute
-	}
-	if o.TTL <= 0 {
-		o.TTL = 24 * time.Hour
+	if o.DB == nil {
+		return nil, errors.New("lookup: needs a database")
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
@@ -122,7 +123,24 @@ func New(o Options) (*Service, error) {
 		return nil, err
 	}
 	base, stop := context.WithCancel(context.Background())
-	return &Service{o: o, m: m, base: base, stop: stop, flights: map[string]*flight{}}, nil
+	s := &Service{o: o, m: m, base: base, stop: stop, flights: map[string]*flight{}}
+	s.Configure(o.Directory, o.Name, o.Deadline, o.Fresh, o.TTL)
+	return s, nil
+}
+
+// Configure changes the directory (nil turns look-ups off) and the timings, after a
+// configuration reload. Zero timings take the defaults: 400ms, 1m, 24h.
+func (s *Service) Configure(dir Directory, name string, deadline, fresh, ttl time.Duration) {
+	if deadline <= 0 {
+		deadline = 400 * time.Millisecond
+	}
+	if fresh <= 0 {
+		fresh = time.Minute
+	}
+	if ttl <= 0 {
+		ttl = 24 * time.Hour
+	}
+	s.cur.Store(&settings{dir: dir, name: name, deadline: deadline, fresh: fresh, ttl: ttl})
 }
 
 // Run waits until ctx ends, then ends the helpdesk queries in flight and waits for them.
@@ -146,18 +164,19 @@ func (s *Service) Run(ctx context.Context) error {
 // Lookup tells who is calling from number (E.164), waiting for the helpdesk at most the
 // deadline (or until ctx ends, if sooner).
 func (s *Service) Lookup(ctx context.Context, number string) (Caller, Source) {
-	if number == "" || number == "anonymous" {
+	set := s.cur.Load()
+	if number == "" || number == "anonymous" || set.dir == nil {
 		s.m.lookups.WithLabelValues(string(SourceNone)).Inc()
 		return Caller{Number: number}, SourceNone
 	}
-	cached, age, ok := s.cached(ctx, number)
-	if ok && age < s.o.Fresh {
+	cached, age, ok := s.cached(ctx, set, number)
+	if ok && age < set.fresh {
 		s.m.cache.WithLabelValues("hit").Inc()
 		s.m.lookups.WithLabelValues(string(SourceCache)).Inc()
 		return cached, SourceCache
 	}
-	if f := s.ask(number); f != nil {
-		timer := time.NewTimer(s.o.Deadline)
+	if f := s.ask(set, number); f != nil {
+		timer := time.NewTimer(set.deadline)
 		defer timer.Stop()
 		select {
 		case <-f.done:
@@ -169,7 +188,7 @@ func (s *Service) Lookup(ctx context.Context, number string) (Caller, Source) {
 		case <-ctx.Done():
 		}
 	}
-	if ok && age < s.o.TTL {
+	if ok && age < set.ttl {
 		s.m.cache.WithLabelValues("fallback").Inc()
 		s.m.lookups.WithLabelValues(string(SourceCache)).Inc()
 		return cached, SourceCache
@@ -182,8 +201,12 @@ func (s *Service) Lookup(ctx context.Context, number string) (Caller, Source) {
 // Cached returns the cached answer about number, if one younger than the TTL exists; it never
 // asks the helpdesk.
 func (s *Service) Cached(ctx context.Context, number string) (Caller, bool) {
-	c, age, ok := s.cached(ctx, number)
-	if !ok || age >= s.o.TTL {
+	set := s.cur.Load()
+	if set.dir == nil {
+		return Caller{Number: number}, false
+	}
+	c, age, ok := s.cached(ctx, set, number)
+	if !ok || age >= set.ttl {
 		return Caller{Number: number}, false
 	}
 	return c, true
@@ -191,31 +214,32 @@ func (s *Service) Cached(ctx context.Context, number string) (Caller, bool) {
 
 // ask starts a helpdesk query about number, or joins the one in flight; nil once the
 // service has stopped.
-func (s *Service) ask(number string) *flight {
+func (s *Service) ask(set *settings, number string) *flight {
+	key := set.name + "\x00" + number
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
 		return nil
 	}
-	if f, ok := s.flights[number]; ok {
+	if f, ok := s.flights[key]; ok {
 		return f
 	}
 	f := &flight{done: make(chan struct{})}
-	s.flights[number] = f
+	s.flights[key] = f
 	base := s.base
 	s.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(base, s.o.Timeout)
 		defer cancel()
 		start := s.o.Now()
-		c, err := s.o.Directory.FindCaller(ctx, number)
+		c, err := set.dir.FindCaller(ctx, number)
 		s.m.duration.Observe(s.o.Now().Sub(start).Seconds())
 		if err != nil {
 			s.m.queries.WithLabelValues("error").Inc()
 			if ctx.Err() == nil || base.Err() == nil {
-				s.o.Log.Warn("caller look-up failed; calls use the cache", "directory", s.o.Name, "err", err)
+				s.o.Log.Warn("caller look-up failed; calls use the cache", "directory", set.name, "err", err)
 			}
 		} else {
-			c.Number, c.Directory = number, s.o.Name
+			c.Number, c.Directory = number, set.name
 			if c.Found {
 				s.m.queries.WithLabelValues("found").Inc()
 			} else {
@@ -223,26 +247,26 @@ func (s *Service) ask(number string) *flight {
 			}
 			// The cache outlives the call that asked: write it even if that call is gone.
 			wctx, wcancel := context.WithTimeout(context.WithoutCancel(base), 5*time.Second)
-			if err := s.store(wctx, c); err != nil {
+			if err := s.store(wctx, set, c); err != nil {
 				s.o.Log.Warn("caching a look-up failed", "err", err)
 			}
 			wcancel()
 		}
 		f.caller, f.err = c, err
 		s.mu.Lock()
-		delete(s.flights, number)
+		delete(s.flights, key)
 		s.mu.Unlock()
 		close(f.done)
 	})
 	return f
 }
 
-func (s *Service) cached(ctx context.Context, number string) (Caller, time.Duration, bool) {
+func (s *Service) cached(ctx context.Context, set *settings, number string) (Caller, time.Duration, bool) {
 	var found bool
 	var raw string
 	var fetched int64
 	err := s.o.DB.QueryRowContext(ctx, `SELECT found, caller, fetched_at FROM lookup_cache WHERE number = ? AND directory = ?`,
-		number, s.o.Name).Scan(&found, &raw, &fetched)
+		number, set.name).Scan(&found, &raw, &fetched)
 	if err != nil {
 		if !errors.Is(err, sql.ErrNoRows) && ctx.Err() == nil {
 			s.o.Log.Warn("reading the look-up cache failed", "err", err)
@@ -253,18 +277,18 @@ func (s *Service) cached(ctx context.Context, number string) (Caller, time.Durat
 	if err := json.Unmarshal([]byte(raw), &c); err != nil {
 		return Caller{}, 0, false
 	}
-	c.Found, c.Number, c.Directory = found, number, s.o.Name
+	c.Found, c.Number, c.Directory = found, number, set.name
 	return c, s.o.Now().Sub(time.UnixMilli(fetched)), true
 }
 
-func (s *Service) store(ctx context.Context, c Caller) error {
+func (s *Service) store(ctx context.Context, set *settings, c Caller) error {
 	b, err := json.Marshal(c)
 	if err != nil {
 		return err
 	}
 	_, err = s.o.DB.ExecContext(ctx, `INSERT INTO lookup_cache (number, directory, found, caller, fetched_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (number, directory) DO UPDATE SET found = excluded.found, caller = excluded.caller, fetched_at = excluded.fetched_at`,
-		c.Number, s.o.Name, c.Found, string(b), s.o.Now().UnixMilli())
+		c.Number, set.name, c.Found, string(b), s.o.Now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("cache caller %s: %w", c.Number, err)
 	}

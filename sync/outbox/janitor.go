@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,8 +19,8 @@ type Janitor struct {
 	st        *Store
 	m         *metrics
 	log       *slog.Logger
-	dataDir   string        // relative recording paths are under it
-	retention time.Duration // 0 keeps every recording
+	dataDir   string       // relative recording paths are under it
+	retention atomic.Int64 // a time.Duration; 0 keeps every recording
 	every     time.Duration
 }
 
@@ -28,14 +29,16 @@ func (m *Manager) NewJanitor(dataDir string, retention, every time.Duration) *Ja
 	if every <= 0 {
 		every = 10 * time.Minute
 	}
-	return &Janitor{st: m.st, m: m.m, log: m.log.With("component", "recording janitor"), dataDir: dataDir, retention: retention, every: every}
+	j := &Janitor{st: m.st, m: m.m, log: m.log.With("component", "recording janitor"), dataDir: dataDir, every: every}
+	j.SetRetention(retention)
+	return j
 }
+
+// SetRetention changes the retention (a configuration reload); 0 keeps every recording.
+func (j *Janitor) SetRetention(d time.Duration) { j.retention.Store(int64(d)) }
 
 // Run sweeps now and then every period until ctx ends.
 func (j *Janitor) Run(ctx context.Context) error {
-	if j.retention <= 0 {
-		return nil
-	}
 	t := time.NewTicker(j.every)
 	defer t.Stop()
 	for {
@@ -58,7 +61,8 @@ func (j *Janitor) Run(ctx context.Context) error {
 // Sweep marks recordings whose call is fully delivered as uploaded, then removes the files of
 // those uploaded longer than the retention ago. It returns how many files it removed.
 func (j *Janitor) Sweep(ctx context.Context) (int, error) {
-	if j.retention <= 0 {
+	retention := time.Duration(j.retention.Load())
+	if retention <= 0 {
 		return 0, nil
 	}
 	db := j.st.db
@@ -73,7 +77,7 @@ func (j *Janitor) Sweep(ctx context.Context) (int, error) {
 	removed := 0
 	for {
 		rows, err := db.QueryContext(ctx, `SELECT id, path FROM recordings
-			WHERE deleted_at IS NULL AND uploaded_at IS NOT NULL AND uploaded_at <= ? LIMIT 200`, ms(now.Add(-j.retention)))
+			WHERE deleted_at IS NULL AND uploaded_at IS NOT NULL AND uploaded_at <= ? LIMIT 200`, ms(now.Add(-retention)))
 		if err != nil {
 			return removed, fmt.Errorf("recordings past retention: %w", err)
 		}

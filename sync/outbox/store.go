@@ -440,3 +440,16 @@ func (s *Store) Replay(ctx context.Context, r ReplayRequest) (ReplayResult, erro
 	n, _ := res.RowsAffected()
 	return ReplayResult{Requeued: int(n)}, nil
 }
+
+// Recording returns where a recording lies, and whether the janitor removed it.
+func (s *Store) Recording(ctx context.Context, id string) (path string, deleted bool, err error) {
+	var del sql.NullInt64
+	err = s.db.QueryRowContext(ctx, "SELECT path, deleted_at FROM recordings WHERE id = ?", id).Scan(&path, &del)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, callbox.Errorf(callbox.ENOTFOUND, "recording %s not found", id)
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("recording %s: %w", id, err)
+	}
+	return path, del.Valid, nil
+}
