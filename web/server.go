@@ -45,15 +45,16 @@ type Options struct {
 
 // Server is the HTTP side of the box.
 type Server struct {
-	opts Options
-	auth *authenticator
-	api  *http.ServeMux // routes that need an admin on TCP
+	opts  Options
+	auth  *authenticator
+	api   *http.ServeMux // routes that need an admin on TCP
+	tcp   net.Listener
+	unix  net.Listener
+	sock  string
+	ready chan struct{}
+
 	// public routes carry their own proof (a signed link) and need no login.
 	public []publicRoute
-	tcp    net.Listener
-	unix   net.Listener
-	sock   string
-	ready  chan struct{}
 }
 
 // New makes a server; routes can be added with HandleAPI before Serve.
