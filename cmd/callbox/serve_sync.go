@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -31,8 +34,9 @@ type syncService struct {
 	janitor *outbox.Janitor
 	deps    adapter.Deps
 
-	mu  sync.Mutex
-	cfg *config.Config // the configuration last applied
+	mu          sync.Mutex
+	cfg         *config.Config // the configuration last applied
+	fingerprint string         // of its sync section
 }
 
 // startSync builds the sync service from the running configuration, adds its API and links
@@ -75,8 +79,19 @@ func (d *daemon) startSync(ctx context.Context, g *group) (*syncService, error) 
 }
 
 // apply puts a configuration into effect: new destinations (the workers restart and paused
-// destinations resume), the look-up directory and the retention.
+// destinations resume), the look-up directory and the retention. A reload that leaves the
+// sync section as it was only resumes paused destinations.
 func (s *syncService) apply(ctx context.Context, cfg *config.Config) error {
+	fp := syncFingerprint(cfg.Sync)
+	s.mu.Lock()
+	unchanged := s.cfg != nil && fp == s.fingerprint
+	s.mu.Unlock()
+	if unchanged {
+		s.mu.Lock()
+		s.cfg = cfg
+		s.mu.Unlock()
+		return s.m.Resume(ctx)
+	}
 	dests, err := destination.Build(cfg, s.deps)
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
@@ -90,7 +105,7 @@ func (s *syncService) apply(ctx context.Context, cfg *config.Config) error {
 	s.janitor.SetRetention(cfg.Sync.Retention)
 	s.mu.Lock()
 	old := s.cfg
-	s.cfg = cfg
+	s.cfg, s.fingerprint = cfg, fp
 	s.mu.Unlock()
 	if old != nil && (old.Sync.Links.BaseURL != cfg.Sync.Links.BaseURL || old.Sync.Links.Secret.Value() != cfg.Sync.Links.Secret.Value()) {
 		s.d.log.Warn("config reload: sync.recording_links changes only at restart")
@@ -188,4 +203,51 @@ func (r recordingFiles) RecordingFile(ctx context.Context, id string) (string, e
 		return "", callbox.Errorf(callbox.ENOTFOUND, "recording %s was removed after its retention", id)
 	}
 	return r.files.Path(path), nil
+}
+
+// syncFingerprint describes a sync section, secrets included (hashed) and file positions
+// left out, so that a reload which changes nothing of it can leave the workers alone.
+func syncFingerprint(sc config.Sync) string {
+	var b strings.Builder
+	markType, secretType := reflect.TypeFor[config.Mark](), reflect.TypeFor[config.Secret]()
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		switch v.Type() {
+		case markType:
+			return
+		case secretType:
+			sum := sha256.Sum256([]byte(v.Interface().(config.Secret).Value()))
+			b.WriteString(hex.EncodeToString(sum[:8]))
+			return
+		}
+		switch v.Kind() {
+		case reflect.Struct:
+			for i := range v.NumField() {
+				if f := v.Type().Field(i); f.IsExported() {
+					b.WriteString(f.Name + "=")
+					walk(v.Field(i))
+					b.WriteString(";")
+				}
+			}
+		case reflect.Slice:
+			b.WriteString("[")
+			for i := range v.Len() {
+				walk(v.Index(i))
+				b.WriteString(",")
+			}
+			b.WriteString("]")
+		case reflect.Map:
+			keys := v.MapKeys()
+			sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+			for _, k := range keys {
+				fmt.Fprintf(&b, "%v:", k.Interface())
+				walk(v.MapIndex(k))
+				b.WriteString(",")
+			}
+		default:
+			fmt.Fprint(&b, v.Interface())
+		}
+	}
+	walk(reflect.ValueOf(sc))
+	return b.String()
 }

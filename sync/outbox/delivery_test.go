@@ -330,8 +330,8 @@ func TestCrashBetweenSendAndMarkDone(t *testing.T) {
 	}
 }
 
-// The daemon stops (context cancelled) while requests are in flight: those whose answer came
-// are recorded, the others go back to the queue; nothing is lost.
+// The daemon stops (context cancelled) while requests are in flight: they finish and are
+// recorded, rows claimed but not sent go back to the queue; nothing is lost or sent twice.
 func TestStopDuringDelivery(t *testing.T) {
 	h := newHarness(t)
 	ids := h.finish(60)
@@ -349,7 +349,9 @@ func TestStopDuringDelivery(t *testing.T) {
 	h.rc.Before = nil
 	h.start()
 	h.wait(len(ids), 30*time.Second)
-	h.checkExactlyOnce(ids)
+	if dups := h.checkExactlyOnce(ids); dups != 0 {
+		t.Errorf("%d duplicates after a clean stop", dups)
+	}
 	h.drained()
 }
 
@@ -472,4 +474,27 @@ func TestOutageOfTenThousandCalls(t *testing.T) {
 			t.Fatalf("event %s lost", id)
 		}
 	}
+}
+
+// A configuration reload resumes a destination paused for refused credentials.
+func TestReloadResumesAPausedDestination(t *testing.T) {
+	h := newHarness(t)
+	ids := h.finish(2)
+	var refuse atomic.Bool
+	refuse.Store(true)
+	h.rc.Before = func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if refuse.Load() {
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return true
+		}
+		return false
+	}
+	h.start()
+	waitFor(t, func() bool { st := h.status(); return st.Paused && st.InFlight == 0 })
+	refuse.Store(false)
+	if err := h.m.Resume(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.wait(len(ids), 20*time.Second)
+	h.checkExactlyOnce(ids)
 }

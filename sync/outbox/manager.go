@@ -91,10 +91,24 @@ func (m *Manager) Configure(ctx context.Context, dests []Destination) error {
 	case m.changed <- struct{}{}:
 	default:
 	}
+	return m.Resume(ctx)
+}
+
+// Resume resumes every paused destination: the configuration was reloaded, so the admin may
+// have fixed the credentials.
+func (m *Manager) Resume(ctx context.Context) error {
 	resumed, err := m.st.Resume(ctx)
 	if err != nil {
 		return err
 	}
+	m.mu.Lock()
+	for _, name := range resumed {
+		if w, ok := m.workers[name]; ok {
+			w.setPaused(false)
+			w.wake()
+		}
+	}
+	m.mu.Unlock()
 	if len(resumed) > 0 {
 		m.log.Info("configuration reloaded: paused destinations resume", "destinations", resumed)
 	}

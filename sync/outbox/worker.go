@@ -49,8 +49,9 @@ func (w *worker) wake() {
 // ground truth, and a worker that cannot write outcomes must not go on sending.
 const maxDBFailures = 3
 
-// run delivers until ctx ends. On the way out it waits for the sends in flight and writes
-// their outcomes; rows whose send was cut short go back to the queue.
+// run delivers until ctx ends. On the way out it waits for the sends in flight (each ends
+// within its timeout) and writes their outcomes; rows claimed but not yet sent go back to
+// the queue.
 func (w *worker) run(ctx context.Context) (err error) {
 	if n, err := w.st.Release(ctx, w.name); err != nil {
 		return err
@@ -233,14 +234,13 @@ func (w *worker) idle(ctx context.Context) time.Duration {
 }
 
 // send makes one attempt, bounded by the lease so the row cannot be claimed twice at once.
+// A worker told to stop lets its attempts finish rather than cut them off: an attempt cut
+// off after the destination acted on it would be sent again, a duplicate for the receiver.
 func (w *worker) send(ctx context.Context, d Delivery) completion {
-	sctx, cancel := context.WithTimeout(ctx, w.lease-w.lease/8)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.lease-w.lease/8)
 	defer cancel()
 	start := w.now()
 	res := safeDeliver(sctx, w.d, d)
-	if ctx.Err() != nil && res.Outcome != Done {
-		res = Result{Outcome: Release, Err: ctx.Err()}
-	}
 	w.m.duration.WithLabelValues(w.name).Observe(w.now().Sub(start).Seconds())
 	return completion{d: d, res: res}
 }
