@@ -129,10 +129,13 @@ func (w *Webhook) Deliver(ctx context.Context, d outbox.Delivery) outbox.Result 
 		}
 		ev.Data.Recording = &rec
 	}
-	body, err := json.Marshal(ev)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // links keep their & as it is
+	if err := enc.Encode(ev); err != nil {
 		return outbox.Permanent(fmt.Errorf("encode event: %w", err))
 	}
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.o.URL, bytes.NewReader(body))
 	if err != nil {
 		return outbox.Permanent(err)
