@@ -18,7 +18,9 @@ package zendesk
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -130,7 +132,9 @@ func (z *Zendesk) ticket(ctx context.Context, d outbox.Delivery, step event.Step
 	if agentOK && c.AnsweredAt != nil {
 		voice["answered_by_id"] = agent
 	}
-	if z.d.Recording == config.RecordingLink && c.Recording != nil {
+	if c.Recording != nil && (z.d.Recording == config.RecordingLink || step.TicketKind == event.TicketVoicemail) {
+		// Zendesk keeps only the link of a voice comment's recording; voicemail tickets want
+		// one even when the audio is also attached.
 		voice["recording_url"] = z.deps.Link(c.Recording.ID)
 	}
 	ticket := map[string]any{
@@ -152,13 +156,13 @@ func (z *Zendesk) ticket(ctx context.Context, d outbox.Delivery, step event.Step
 	}
 	var ans ticketAnswer
 	res, r := z.client.JSON(ctx, http.MethodPost, z.url("/api/v2/channels/voice/tickets.json", nil), body, &ans,
-		"Idempotency-Key", d.ID)
+		"Idempotency-Key", idempotencyKey(d.ID, body))
 	if pop && res != nil && res.Status == http.StatusUnprocessableEntity {
 		// display_to_agent is checked first: an agent not signed in to Talk fails the
 		// request. The ticket matters more than the pop.
 		delete(body, "display_to_agent")
 		_, r = z.client.JSON(ctx, http.MethodPost, z.url("/api/v2/channels/voice/tickets.json", nil), body, &ans,
-			"Idempotency-Key", d.ID+"-nopop")
+			"Idempotency-Key", idempotencyKey(d.ID, body))
 	}
 	if r.Outcome != outbox.Done {
 		return r
@@ -354,6 +358,16 @@ func (z *Zendesk) FindCaller(ctx context.Context, number string) (lookup.Caller,
 		}
 	}
 	return c, nil
+}
+
+// idempotencyKey is the row id and a digest of the body: Zendesk answers 400 to a key
+// reused with another body, and a later attempt's body may differ (the screen-pop window
+// passed, a fresh recording link). Attempts after the first find an earlier ticket by its
+// external_id anyway; the key covers the same request sent twice.
+func idempotencyKey(id string, body any) string {
+	b, _ := json.Marshal(body)
+	sum := sha256.Sum256(b)
+	return id + "-" + hex.EncodeToString(sum[:6])
 }
 
 // zendeskID reads a Zendesk numeric id (agent, field).

@@ -43,6 +43,7 @@ type fake struct {
 	tickets  []*zticket
 	uploads  map[string]int
 	idem     map[string][]byte
+	idemBody map[string]string
 	requests []string
 	pops     []string
 }
@@ -71,7 +72,7 @@ type zticket struct {
 }
 
 func newFake(*testing.T) conformance.Fake {
-	return &fake{next: 1000, orgs: map[int64]string{}, uploads: map[string]int{}, idem: map[string][]byte{}}
+	return &fake{next: 1000, orgs: map[int64]string{}, uploads: map[string]int{}, idem: map[string][]byte{}, idemBody: map[string]string{}}
 }
 
 func (f *fake) id() int64 { f.next++; return f.next }
@@ -202,6 +203,10 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (f *fake) createTicket(w http.ResponseWriter, r *http.Request, body []byte) {
 	key := r.Header.Get("Idempotency-Key")
+	if prevBody, ok := f.idemBody[key]; ok && key != "" && prevBody != string(body) {
+		reply(w, 400, map[string]string{"error": "IdempotentRequestError", "description": "the same key with another payload"})
+		return
+	}
 	if prev, ok := f.idem[key]; ok && key != "" {
 		w.Header().Set("x-idempotency-lookup", "hit")
 		w.Header().Set("Content-Type", "application/json")
@@ -236,6 +241,9 @@ func (f *fake) createTicket(w http.ResponseWriter, r *http.Request, body []byte)
 	case !slices.Contains([]int{44, 45, 46}, t.Via):
 		reply(w, 422, map[string]string{"error": "RecordInvalid", "description": "via_id"})
 		return
+	case t.Via == 44 && t.Voice["recording_url"] == nil:
+		reply(w, 422, map[string]string{"error": "RecordInvalid", "description": "a voicemail needs its recording_url"})
+		return
 	case t.Voice["from"] == nil || t.Voice["to"] == nil || t.Comment.Public == nil || *t.Comment.Public:
 		reply(w, 422, map[string]string{"error": "RecordInvalid", "description": "voice comment or private comment"})
 		return
@@ -248,7 +256,7 @@ func (f *fake) createTicket(w http.ResponseWriter, r *http.Request, body []byte)
 	}
 	out, _ := json.Marshal(map[string]any{"ticket": tk})
 	if key != "" {
-		f.idem[key] = out
+		f.idem[key], f.idemBody[key] = out, string(body)
 	}
 	w.Header().Set("x-idempotency-lookup", "miss")
 	w.Header().Set("Content-Type", "application/json")
@@ -406,6 +414,7 @@ func TestRetryAfterTheIdempotencyKeyExpiredFindsTheTicket(t *testing.T) {
 	}
 	f.mu.Lock()
 	clear(f.idem) // two hours later
+	clear(f.idemBody)
 	f.mu.Unlock()
 	d.Attempt = 2
 	second := z.Deliver(context.Background(), d)
