@@ -141,14 +141,18 @@ func TestSyncSurvivesKillDashNine(t *testing.T) {
 	if out := box.MustCLI("sync", "status"); !strings.Contains(out, "hook") || !strings.Contains(out, "webhook") {
 		t.Errorf("sync status table:\n%s", out)
 	}
+	code, metrics := httpGet(t, "http://"+box.WebAddr+"/metrics", "", "")
+	for _, want := range []string{`callbox_sync_deliveries_total{destination="hook",result="done"}`,
+		`callbox_sync_outbox_depth{destination="hook",state="pending"} 0`, `callbox_sync_delivery_lag_seconds_bucket`} {
+		if code != 200 || !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 	if out := box.MustCLI("sync", "replay", "--since", "1h", "--destination", "hook"); !strings.Contains(out, fmt.Sprintf("%d row(s)", len(ids))) {
 		t.Errorf("replay: %s", out)
 	}
 	if _, errOut, code := box.CLI("sync", "retry", "no-such-row"); code != 1 || !strings.Contains(errOut, "not found") {
 		t.Errorf("retry of a missing row: exit %d %q", code, errOut)
-	}
-	if code, body := httpGet(t, "http://"+box.WebAddr+"/metrics", "", ""); code != 200 || !strings.Contains(body, `callbox_sync_deliveries_total{destination="hook",result="done"}`) {
-		t.Errorf("metrics lack the deliveries: %d", code)
 	}
 	box.Signal(syscall.SIGTERM)
 	if code := box.Wait(60 * time.Second); code != 0 {

@@ -70,12 +70,24 @@ func NewManager(o Options) (*Manager, error) {
 	if o.Poll <= 0 {
 		o.Poll = time.Second
 	}
-	st := NewStore(o.DB, o.Now)
-	m, err := newMetrics(o.Registerer, st, o.Log)
+	mg := &Manager{o: o, st: NewStore(o.DB, o.Now), log: o.Log, workers: map[string]*worker{}, changed: make(chan struct{}, 1)}
+	m, err := newMetrics(o.Registerer, mg.st, mg.names, o.Log)
 	if err != nil {
 		return nil, fmt.Errorf("outbox metrics: %w", err)
 	}
-	return &Manager{o: o, st: st, m: m, log: o.Log, workers: map[string]*worker{}, changed: make(chan struct{}, 1)}, nil
+	mg.m = m
+	return mg, nil
+}
+
+// names are the destinations configured now.
+func (m *Manager) names() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]string, 0, len(m.dests))
+	for _, d := range m.dests {
+		out = append(out, d.Name)
+	}
+	return out
 }
 
 // Store is the manager's database view.
@@ -211,14 +223,12 @@ func (m *Manager) newWorker(d Destination) *worker {
 // Status returns every configured destination (and any other with waiting rows) at a glance.
 func (m *Manager) Status(ctx context.Context) ([]DestinationStatus, error) {
 	m.mu.Lock()
-	var names []string
 	kinds := map[string]string{}
 	for _, d := range m.dests {
-		names = append(names, d.Name)
 		kinds[d.Name] = d.Kind
 	}
 	m.mu.Unlock()
-	sts, err := m.st.Status(ctx, names)
+	sts, err := m.st.Status(ctx, m.names())
 	if err != nil {
 		return nil, err
 	}

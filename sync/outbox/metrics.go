@@ -17,7 +17,7 @@ type metrics struct {
 	deleted    prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, st *Store, log *slog.Logger) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, st *Store, names func() []string, log *slog.Logger) (*metrics, error) {
 	m := &metrics{
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callbox_sync_deliveries_total",
 			Help: "Delivery attempts by destination and result: done, retry, reread, dead, paused, released."},
@@ -36,7 +36,7 @@ func newMetrics(reg prometheus.Registerer, st *Store, log *slog.Logger) (*metric
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.deliveries, m.duration, m.lag, m.paused, m.deleted, depthCollector{st, log}} {
+	for _, c := range []prometheus.Collector{m.deliveries, m.duration, m.lag, m.paused, m.deleted, depthCollector{st, names, log}} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -51,8 +51,9 @@ var depthDesc = prometheus.NewDesc("callbox_sync_outbox_depth",
 // depthCollector reads the outbox depth from the database at each scrape, so it is right
 // after a restart and never drifts from the truth.
 type depthCollector struct {
-	st  *Store
-	log *slog.Logger
+	st    *Store
+	names func() []string // the destinations configured now
+	log   *slog.Logger
 }
 
 func (c depthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- depthDesc }
@@ -60,12 +61,15 @@ func (c depthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- depthDesc }
 func (c depthCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	depth, err := c.st.Depth(ctx)
+	names := c.names()
+	depth, err := c.st.Depth(ctx, names)
 	if err != nil {
 		c.log.Warn("outbox depth for metrics", "err", err)
 		return
 	}
-	for k, n := range depth {
-		ch <- prometheus.MustNewConstMetric(depthDesc, prometheus.GaugeValue, float64(n), k[0], k[1])
+	for _, dest := range names {
+		for _, state := range []string{"pending", "inflight", "dead"} {
+			ch <- prometheus.MustNewConstMetric(depthDesc, prometheus.GaugeValue, float64(depth[[2]string{dest, state}]), dest, state)
+		}
 	}
 }

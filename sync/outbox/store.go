@@ -300,7 +300,10 @@ func (s *Store) Status(ctx context.Context, names []string) ([]DestinationStatus
 	for _, n := range names {
 		get(n)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT destination FROM outbox WHERE state IN ('pending', 'inflight', 'dead')`)
+	// Destinations no longer configured still show while they have rows: every destination
+	// that ever delivered or failed is in sync_destinations (a scan of the outbox itself
+	// would grow with its history).
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM sync_destinations ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("sync status: %w", err)
 	}
@@ -335,30 +338,41 @@ func (s *Store) Status(ctx context.Context, names []string) ([]DestinationStatus
 		st.LastErrorAt, st.LastSuccess = nullTime(errAt), nullTime(okAt)
 	}
 	out := make([]DestinationStatus, 0, len(order))
-	for _, n := range order {
-		out = append(out, *byName[n])
+	for i, n := range order {
+		st := byName[n]
+		if i >= len(names) && st.Pending+st.InFlight+st.Dead == 0 {
+			continue // an old destination with nothing left
+		}
+		out = append(out, *st)
 	}
 	return out, nil
 }
 
-// Depth counts the rows of each destination that are not done, by state.
-func (s *Store) Depth(ctx context.Context) (map[[2]string]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT destination, state, COUNT(*) FROM outbox
-		WHERE state IN ('pending', 'inflight', 'dead') GROUP BY destination, state`)
-	if err != nil {
-		return nil, fmt.Errorf("outbox depth: %w", err)
-	}
-	defer rows.Close()
+// Depth counts the rows of the named destinations that are not done, by state. It reads
+// only the index ranges of those rows, so it stays cheap however long the history grows.
+func (s *Store) Depth(ctx context.Context, names []string) (map[[2]string]int, error) {
 	out := map[[2]string]int{}
-	for rows.Next() {
-		var dest, state string
-		var n int
-		if err := rows.Scan(&dest, &state, &n); err != nil {
+	for _, dest := range names {
+		rows, err := s.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM outbox
+			WHERE destination = ? AND state IN ('pending', 'inflight', 'dead') GROUP BY state`, dest)
+		if err != nil {
 			return nil, fmt.Errorf("outbox depth: %w", err)
 		}
-		out[[2]string{dest, state}] = n
+		for rows.Next() {
+			var state string
+			var n int
+			if err := rows.Scan(&state, &n); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("outbox depth: %w", err)
+			}
+			out[[2]string{dest, state}] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("outbox depth: %w", err)
+		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Retry makes rows due now (see RetryRequest) and resumes the destinations they belong to.
