@@ -54,6 +54,7 @@ func (v *validator) check(c *Config) {
 	v.checkInbound(c)
 	v.checkRoutes(c)
 	v.checkQueues(c)
+	v.checkSync(c)
 }
 
 func (v *validator) checkBox(c *Config) {

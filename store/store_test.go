@@ -58,8 +58,9 @@ func TestMigrationsFromEmptyAndAgain(t *testing.T) {
 	defer d2.Close()
 	var applied int
 	d2.db.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&applied)
-	if applied != SchemaVersion() {
-		t.Fatalf("%d migrations recorded after reopening, want %d", applied, SchemaVersion())
+	all, _ := migrations()
+	if applied != len(all) {
+		t.Fatalf("%d migrations recorded after reopening, want %d", applied, len(all))
 	}
 }
 

@@ -507,22 +507,14 @@ func (c *call) finish(result string, cause callbox.Cause, side callbox.HangupSid
 		c.rec.Media = mediaStats(c.caller, c.callee)
 	}
 	c.event("end", nil, "result", result, "cause", string(cause), "side", string(side))
-	var rows = c.outboxRows()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := c.sb.store.FinishCall(ctx, &c.rec, rows); err != nil {
+	if err := c.sb.store.FinishCall(ctx, &c.rec); err != nil {
 		c.sb.metrics.storeErr.Inc()
 		c.log.Error("call record could not be written", "err", err, "record", c.rec)
 	}
 	c.sb.metrics.total.WithLabelValues(string(c.rec.Direction), result).Inc()
 	c.log.Info("call ended", "result", result, "cause", string(cause), "side", string(side), "talk", c.rec.TalkTime.Round(time.Millisecond).String())
-}
-
-func (c *call) outboxRows() []storeRow {
-	if c.sb.outbox == nil {
-		return nil
-	}
-	return c.sb.outbox.Rows(&c.rec)
 }
 
 // statsMedia is the media of a leg that counts its RTP.

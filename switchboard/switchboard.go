@@ -20,7 +20,6 @@ import (
 
 	"callbox"
 	"callbox/config"
-	"callbox/store"
 )
 
 // Target is somewhere the switchboard asks a Dialer to call.
@@ -41,9 +40,10 @@ type Dialer interface {
 	CanDialOut(number string) bool
 }
 
-// Store keeps finished calls.
+// Store keeps finished calls; it writes what goes upstream about the call in the same
+// transaction.
 type Store interface {
-	FinishCall(ctx context.Context, rec *callbox.Record, outbox []store.OutboxRow) error
+	FinishCall(ctx context.Context, rec *callbox.Record) error
 }
 
 // Recorder records a bridged call.
@@ -60,11 +60,6 @@ type Recording interface {
 	Finish() (*callbox.Recording, error)
 }
 
-// Outbox plans the upstream deliveries of a finished call.
-type Outbox interface {
-	Rows(rec *callbox.Record) []store.OutboxRow
-}
-
 // Options are what a Switchboard is built from.
 type Options struct {
 	Config   *config.Config
@@ -72,7 +67,6 @@ type Options struct {
 	Dialer   Dialer
 	Store    Store
 	Recorder Recorder // nil: no recording
-	Outbox   Outbox   // nil: nothing goes upstream
 	Registry prometheus.Registerer
 	Now      func() time.Time
 }
@@ -85,7 +79,6 @@ type Switchboard struct {
 	dialer   Dialer
 	store    Store
 	recorder Recorder
-	outbox   Outbox
 	metrics  *metrics
 
 	ctx      context.Context // ends when calls must end (shutdown after the grace period)
@@ -103,7 +96,7 @@ func New(o Options) *Switchboard {
 		o.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	sb := &Switchboard{log: o.Log, now: o.Now, dialer: o.Dialer, store: o.Store, recorder: o.Recorder, outbox: o.Outbox,
+	sb := &Switchboard{log: o.Log, now: o.Now, dialer: o.Dialer, store: o.Store, recorder: o.Recorder,
 		metrics: newMetrics(o.Registry), ctx: ctx, cancel: cancel, calls: map[string]*call{}, idle: make(chan struct{})}
 	sb.cfg.Store(o.Config)
 	return sb
@@ -241,5 +234,3 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	return m
 }
-
-type storeRow = store.OutboxRow

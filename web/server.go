@@ -53,6 +53,9 @@ type Server struct {
 	unix  net.Listener
 	sock  string
 	ready chan struct{}
+
+	// public routes carry their own proof (a signed link) and need no login.
+	public []publicRoute
 }
 
 // New makes a server; routes can be added with HandleAPI before Serve.
@@ -75,6 +78,17 @@ func New(o Options) *Server {
 
 // HandleAPI adds a route that needs an admin on TCP and is open on the socket.
 func (s *Server) HandleAPI(pattern string, h http.HandlerFunc) { s.api.HandleFunc(pattern, h) }
+
+type publicRoute struct {
+	pattern string
+	h       http.HandlerFunc
+}
+
+// HandlePublic adds a route that needs no login on TCP because each request carries its own
+// proof, such as a signed link. Call it before Serve.
+func (s *Server) HandlePublic(pattern string, h http.HandlerFunc) {
+	s.public = append(s.public, publicRoute{pattern, h})
+}
 
 // SetAdminHash replaces the admin password after a config reload.
 func (s *Server) SetAdminHash(h config.PasswordHash) { s.auth.setHash(h) }
@@ -133,6 +147,9 @@ func (s *Server) handler(requireAdmin bool) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{ErrorLog: slogPrinter{s.opts.Log}}))
+	for _, r := range s.public {
+		mux.HandleFunc(r.pattern, r.h)
+	}
 	if requireAdmin {
 		mux.HandleFunc("GET /login", s.handleLoginPage)
 		mux.HandleFunc("POST /login", s.handleLogin)

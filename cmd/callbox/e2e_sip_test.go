@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -797,4 +800,80 @@ func TestScannersAndFloodsAreRefused(t *testing.T) {
 	if !strings.Contains(m, `callbox_sip_requests_dropped_total{reason="scanner"} 1`) || !strings.Contains(m, `callbox_sip_requests_dropped_total{reason="rate"}`) {
 		t.Error("the drops are not in the metrics")
 	}
+}
+
+// TestCallReachesTheWebhook: a real SIP call's record goes upstream — the webhook receives a
+// signed call.finished event for it, with a link to its recording that the box serves.
+func TestCallReachesTheWebhook(t *testing.T) {
+	type delivery struct {
+		headers http.Header
+		body    map[string]any
+	}
+	got := make(chan delivery, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		json.NewDecoder(r.Body).Decode(&body)
+		got <- delivery{r.Header.Clone(), body}
+	}))
+	defer hook.Close()
+	b := startSIPBox(t, fmt.Sprintf(`sync:
+  destinations:
+    - {name: hook, kind: webhook, url: "%s", secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw, recording: link}
+`, hook.URL))
+	ag := agent(t, b, "1001", sipptest.Agent{RingMs: 100}, true)
+	tone := filepath.Join(t.TempDir(), "tone.pcap")
+	sipptest.WriteRTPPcap(tone, 0, sipptest.Tone{Freq: 440, Seconds: 2})
+	caller := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Pcap: tone, TalkMs: 2000, ByeFirst: true}.XML(), Target: b.sip, Service: "4001"})
+	caller.MustSucceed("caller")
+	ag.MustSucceed("agent")
+	b.waitCalls(t, 1)
+	rec := b.lastCall(t)
+	var d delivery
+	select {
+	case d = <-got:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the webhook received nothing")
+	}
+	if d.headers.Get("webhook-id") == "" || !strings.HasPrefix(d.headers.Get("webhook-signature"), "v1,") {
+		t.Errorf("unsigned delivery: %v", d.headers)
+	}
+	raw, _ := json.Marshal(d.body)
+	if !strings.Contains(string(raw), rec.ID) || !strings.Contains(string(raw), "call.finished") {
+		t.Fatalf("the event does not tell of call %s: %s", rec.ID, raw)
+	}
+	// The event's recording link is served by the box without a login.
+	link := findString(d.body, "url")
+	if link == "" {
+		t.Fatalf("no recording link in %s", raw)
+	}
+	res, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "audio/wav" {
+		t.Fatalf("recording link: %s %s", res.Status, res.Header.Get("Content-Type"))
+	}
+}
+
+// findString finds the first string under key anywhere in a decoded JSON value.
+func findString(v any, key string) string {
+	switch x := v.(type) {
+	case map[string]any:
+		if s, ok := x[key].(string); ok && strings.HasPrefix(s, "http") {
+			return s
+		}
+		for _, e := range x {
+			if s := findString(e, key); s != "" {
+				return s
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if s := findString(e, key); s != "" {
+				return s
+			}
+		}
+	}
+	return ""
 }

@@ -42,6 +42,7 @@ Unix socket.`,
 		newQueueCmd(c),
 		newAgentsCmd(c),
 		newAgentCmd(c),
+		newSyncCmd(c),
 	)
 	return root
 }

@@ -72,6 +72,7 @@ type daemon struct {
 	pbx      *pbx.PBX
 	sb       *switchboard.Switchboard
 	queues   *queue.Service
+	sync     *syncService
 	draining atomic.Bool
 }
 
@@ -155,7 +156,7 @@ func (d *daemon) run(parent context.Context) error {
 	for _, f := range repaired {
 		d.log.Warn("repaired a recording left half-written by a crash (its call has no record)", "file", f)
 	}
-	d.sb = switchboard.New(switchboard.Options{Config: cfg, Log: d.log.With("component", "switchboard"), Store: db, Registry: d.reg, Recorder: recorder})
+	d.sb = switchboard.New(switchboard.Options{Config: cfg, Log: d.log.With("component", "switchboard"), Store: callRecords{d}, Registry: d.reg, Recorder: recorder})
 	d.pbx, err = pbx.New(pbx.Options{Config: cfg, Log: d.log.With("component", "pbx"), Registry: d.reg, Calls: pbxCalls{d.sb}})
 	if err != nil {
 		return err
@@ -186,6 +187,11 @@ func (d *daemon) run(parent context.Context) error {
 	defer signal.Stop(signals)
 
 	g := newGroup(context.WithoutCancel(parent))
+	d.sync, err = d.startSync(parent, g)
+	if err != nil {
+		g.stop()
+		return err
+	}
 	g.run("queues", d.queues.Run)
 	g.run("web", d.web.Serve)
 	g.run("sip", d.pbx.Run)
@@ -263,6 +269,12 @@ func (d *daemon) reload(ctx context.Context) error {
 		d.reloads.WithLabelValues("failure").Inc()
 		d.reloadOK.Set(0)
 		d.log.Error("config reload refused: the queues cannot take it; keeping the running configuration", "err", err)
+		return err
+	}
+	if err := d.sync.apply(ctx, cfg); err != nil {
+		d.reloads.WithLabelValues("failure").Inc()
+		d.reloadOK.Set(0)
+		d.log.Error("config reload refused: the sync destinations cannot take it; keeping the running configuration", "err", err)
 		return err
 	}
 	d.level.Set(logLevel(cfg.Log.Level))

@@ -1,0 +1,249 @@
+// Package rt delivers calls to Request Tracker 5 through its REST2 API, and looks callers up
+// there.
+//
+// A call becomes a ticket (POST /REST/2.0/ticket: Queue, Subject, Content, CustomFields)
+// answered with 201 and the new id; the recording and survey become comments
+// (POST /REST/2.0/ticket/{id}/comment) with base64 Attachments. A survey field is set with
+// PUT and If-Match on the ticket's ETag, so a concurrent edit answers 412 and the box reads
+// the ticket again. RT has no idempotency keys: the box's call id goes in a custom field
+// (call_id_field) and a retry after an unknown outcome searches for it with TicketSQL first.
+package rt
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"callbox/config"
+	"callbox/sync/adapter"
+	"callbox/sync/event"
+	"callbox/sync/lookup"
+	"callbox/sync/outbox"
+)
+
+// RT is one Request Tracker.
+type RT struct {
+	d      config.SyncDestination
+	deps   adapter.Deps
+	base   string
+	client *adapter.Client
+}
+
+// New makes an RT destination. With a user, the token is that user's password (Basic auth);
+// without, it is an auth token (RT::Authen::Token).
+func New(d config.SyncDestination, deps adapter.Deps) *RT {
+	auth := "token " + d.Token.Value()
+	if d.User != "" {
+		auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(d.User+":"+d.Token.Value()))
+	}
+	c := adapter.NewClient(d.Timeout, func(r *http.Request) { r.Header.Set("Authorization", auth) })
+	c.Now = deps.Now
+	return &RT{d: d, deps: deps, base: strings.TrimRight(d.URL, "/") + "/REST/2.0", client: c}
+}
+
+func (rt *RT) url(path string, q url.Values) string {
+	if len(q) > 0 {
+		return rt.base + path + "?" + q.Encode()
+	}
+	return rt.base + path
+}
+
+// Deliver sends one row.
+func (rt *RT) Deliver(ctx context.Context, d outbox.Delivery) outbox.Result {
+	step, bad := adapter.Step(d)
+	if bad != nil {
+		return *bad
+	}
+	switch step.Action {
+	case event.ActionTicket:
+		return rt.ticket(ctx, d, step)
+	case event.ActionRecording:
+		return rt.recording(ctx, d.DependencyRef, step)
+	case event.ActionSurvey:
+		return rt.survey(ctx, d.DependencyRef, step)
+	}
+	return outbox.Permanent(fmt.Errorf("rt cannot %s", step.Action))
+}
+
+// quote writes a TicketSQL string.
+func quote(s string) string { return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'" }
+
+type ref struct {
+	ID flexID `json:"id"`
+}
+
+func (rt *RT) ticket(ctx context.Context, d outbox.Delivery, step event.Step) outbox.Result {
+	c := step.Event.Data
+	if step.Ticket != "" {
+		r := rt.comment(ctx, step.Ticket, adapter.Body(step), nil)
+		if r.Status != http.StatusNotFound {
+			return r
+		}
+	}
+	if d.Attempt > 1 && rt.d.CallIDField != "" {
+		var found struct {
+			Items []ref `json:"items"`
+		}
+		q := url.Values{"query": {"'CF.{" + rt.d.CallIDField + "}' = " + quote(c.CallID)}}
+		if _, r := rt.client.JSON(ctx, http.MethodGet, rt.url("/tickets", q), nil, &found); r.Outcome != outbox.Done {
+			return r
+		} else if len(found.Items) > 0 {
+			return outbox.Delivered(string(found.Items[0].ID))
+		}
+	}
+	t := map[string]any{"Queue": rt.d.Queue, "Subject": adapter.Subject(step), "Content": adapter.Body(step), "ContentType": "text/plain"}
+	if rt.d.Email != "" {
+		if n := adapter.Digits(adapter.CallerNumber(c)); n != "" {
+			t["Requestor"] = strings.ReplaceAll(rt.d.Email, "{number}", n)
+		}
+	}
+	if step.AgentUser != "" && step.TicketKind == event.TicketCall {
+		t["Owner"] = step.AgentUser
+	}
+	if rt.d.CallIDField != "" {
+		t["CustomFields"] = map[string]string{rt.d.CallIDField: c.CallID}
+	}
+	var made ref
+	if _, r := rt.client.JSON(ctx, http.MethodPost, rt.url("/ticket", nil), t, &made); r.Outcome != outbox.Done {
+		return r
+	}
+	return outbox.Delivered(string(made.ID))
+}
+
+// comment adds a comment (not a reply: requestors are not mailed) with attachments.
+func (rt *RT) comment(ctx context.Context, ticket, text string, attachments []map[string]string) outbox.Result {
+	body := map[string]any{"Content": text, "ContentType": "text/plain"}
+	if len(attachments) > 0 {
+		body["Attachments"] = attachments
+	}
+	_, r := rt.client.JSON(ctx, http.MethodPost, rt.url("/ticket/"+url.PathEscape(ticket)+"/comment", nil), body, nil)
+	if r.Outcome == outbox.Done {
+		r.RemoteRef = ticket
+	}
+	return r
+}
+
+func (rt *RT) recording(ctx context.Context, ticket string, step event.Step) outbox.Result {
+	if ticket == "" {
+		return outbox.Permanent(fmt.Errorf("no ticket to attach the recording to"))
+	}
+	text := adapter.RecordingText(step.Event)
+	if rt.d.Recording == config.RecordingLink {
+		link := ""
+		if r := step.Event.Data.Recording; r != nil {
+			link = rt.deps.Link(r.ID)
+		}
+		return rt.comment(ctx, ticket, text+"\n"+link, nil)
+	}
+	audio, bad := rt.deps.Files.Read(step.RecordingPath)
+	if bad != nil {
+		return *bad
+	}
+	return rt.comment(ctx, ticket, text, []map[string]string{{
+		"FileName": adapter.FileName(step.Event), "FileType": "audio/wav", "FileContent": base64.StdEncoding.EncodeToString(audio),
+	}})
+}
+
+func (rt *RT) survey(ctx context.Context, ticket string, step event.Step) outbox.Result {
+	c := step.Event.Data
+	if ticket == "" || c.Survey == nil {
+		return outbox.Permanent(fmt.Errorf("no ticket or no score for the survey"))
+	}
+	if step.SurveyField == "" {
+		return rt.comment(ctx, ticket, adapter.SurveyText(c), nil)
+	}
+	// Read the ticket's ETag and update only that version: a 412 means someone changed it
+	// meanwhile, and the outbox re-reads (this step again) soon.
+	res, r := rt.client.JSON(ctx, http.MethodGet, rt.url("/ticket/"+url.PathEscape(ticket), nil), nil, nil)
+	if r.Outcome != outbox.Done {
+		return r
+	}
+	var header []string
+	if etag := res.Header.Get("ETag"); etag != "" {
+		header = []string{"If-Match", etag}
+	}
+	_, r = rt.client.JSON(ctx, http.MethodPut, rt.url("/ticket/"+url.PathEscape(ticket), nil),
+		map[string]any{"CustomFields": map[string]string{step.SurveyField: strconv.Itoa(c.Survey.Score)}}, nil, header...)
+	if r.Outcome == outbox.Done {
+		r.RemoteRef = ticket
+	}
+	return r
+}
+
+// FindCaller looks a caller up by the phone numbers of ticket requestors: their name and
+// organisation, open tickets (new, open, stalled) and the owner of their latest ticket. RT
+// has no VIP flag.
+func (rt *RT) FindCaller(ctx context.Context, number string) (lookup.Caller, error) {
+	q := url.Values{
+		"query":             {fmt.Sprintf("Requestor.WorkPhone = %s OR Requestor.MobilePhone = %s", quote(number), quote(number))},
+		"orderby":           {"LastUpdated"},
+		"order":             {"DESC"},
+		"fields":            {"Subject,Status,Owner,Requestor"},
+		"fields[Owner]":     {"Name"},
+		"fields[Requestor]": {"Name,RealName,Organization,WorkPhone,MobilePhone"},
+	}
+	var found struct {
+		Items []struct {
+			ID      flexID `json:"id"`
+			Subject string `json:"Subject"`
+			Status  string `json:"Status"`
+			Owner   struct {
+				Name string `json:"Name"`
+			} `json:"Owner"`
+			Requestor []struct {
+				ID           flexID `json:"id"`
+				RealName     string `json:"RealName"`
+				Organization string `json:"Organization"`
+				WorkPhone    string `json:"WorkPhone"`
+				MobilePhone  string `json:"MobilePhone"`
+			} `json:"Requestor"`
+		} `json:"items"`
+	}
+	if _, r := rt.client.JSON(ctx, http.MethodGet, rt.url("/tickets", q), nil, &found); r.Outcome != outbox.Done {
+		return lookup.Caller{}, r.Err
+	}
+	c := lookup.Caller{Number: number}
+	for _, t := range found.Items {
+		for _, u := range t.Requestor {
+			if !c.Found && (adapter.SameNumber(u.WorkPhone, number) || adapter.SameNumber(u.MobilePhone, number)) {
+				c.Found, c.Name, c.Organization, c.HelpdeskID = true, u.RealName, u.Organization, string(u.ID)
+			}
+		}
+		switch t.Status {
+		case "new", "open", "stalled":
+			c.OpenTickets = append(c.OpenTickets, lookup.Ticket{ID: string(t.ID), Subject: t.Subject, Status: t.Status})
+		}
+		if c.LastAgent == "" && t.Owner.Name != "" && t.Owner.Name != "Nobody" {
+			c.LastAgent = adapter.ExtensionOf(rt.d.Agents, t.Owner.Name)
+		}
+	}
+	if !c.Found {
+		return lookup.Caller{Number: number}, nil
+	}
+	return c, nil
+}
+
+// flexID is an id RT writes as a string ("20") or a number (20).
+type flexID string
+
+// UnmarshalJSON takes either.
+func (f *flexID) UnmarshalJSON(b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	switch x := v.(type) {
+	case string:
+		*f = flexID(x)
+	case float64:
+		*f = flexID(strconv.FormatInt(int64(x), 10))
+	default:
+		return fmt.Errorf("bad RT id %s", b)
+	}
+	return nil
+}

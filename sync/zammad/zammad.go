@@ -1,0 +1,284 @@
+// Package zammad delivers calls to Zammad (REST API v1) and its generic CTI interface, and
+// looks callers up there.
+//
+//   - A call becomes a ticket (POST /api/v1/tickets) with a first article of type "phone";
+//     the recording and survey become internal notes (POST /api/v1/ticket_articles) with the
+//     audio as a base64 attachment. The customer is found by phone (users/search) or made.
+//   - With a CTI token, the call is also logged through Zammad's CTI API
+//     (POST /api/v1/cti/{token}: newCall, answer, hangup), which fills Zammad's caller log;
+//     CTI.NewCall can pop calls live while they ring.
+//   - Zammad has no idempotency keys: the box's call id goes in a ticket attribute
+//     (call_id_field) and a retry after an unknown outcome searches for it first.
+package zammad
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"callbox/config"
+	"callbox/sync/adapter"
+	"callbox/sync/event"
+	"callbox/sync/lookup"
+	"callbox/sync/outbox"
+)
+
+// Zammad is one Zammad instance.
+type Zammad struct {
+	d      config.SyncDestination
+	deps   adapter.Deps
+	base   string
+	client *adapter.Client
+	cti    *CTI
+}
+
+// New makes a Zammad destination.
+func New(d config.SyncDestination, deps adapter.Deps) *Zammad {
+	tok := d.Token.Value()
+	c := adapter.NewClient(d.Timeout, func(r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/v1/cti/") { // the CTI token in the path is its only credential
+			r.Header.Set("Authorization", "Token token="+tok)
+		}
+	})
+	c.Now = deps.Now
+	z := &Zammad{d: d, deps: deps, base: strings.TrimRight(d.URL, "/"), client: c}
+	if d.CTIToken.IsSet() {
+		z.cti = &CTI{url: z.base + "/api/v1/cti/" + url.PathEscape(d.CTIToken.Value()), client: c, agents: d.Agents}
+	}
+	return z
+}
+
+func (z *Zammad) url(path string, q url.Values) string {
+	if len(q) > 0 {
+		return z.base + path + "?" + q.Encode()
+	}
+	return z.base + path
+}
+
+// Deliver sends one row.
+func (z *Zammad) Deliver(ctx context.Context, d outbox.Delivery) outbox.Result {
+	step, bad := adapter.Step(d)
+	if bad != nil {
+		return *bad
+	}
+	switch step.Action {
+	case event.ActionCTI:
+		if z.cti == nil {
+			return outbox.Permanent(fmt.Errorf("no cti_token configured"))
+		}
+		return z.cti.Log(ctx, step)
+	case event.ActionTicket:
+		return z.ticket(ctx, d, step)
+	case event.ActionRecording:
+		return z.recording(ctx, d.DependencyRef, step)
+	case event.ActionSurvey:
+		return z.survey(ctx, d.DependencyRef, step)
+	}
+	return outbox.Permanent(fmt.Errorf("zammad cannot %s", step.Action))
+}
+
+type zticket struct {
+	ID      int64  `json:"id"`
+	Title   string `json:"title"`
+	State   string `json:"state"`
+	OwnerID int64  `json:"owner_id"`
+}
+
+func (z *Zammad) ticket(ctx context.Context, d outbox.Delivery, step event.Step) outbox.Result {
+	c := step.Event.Data
+	if step.Ticket != "" {
+		r := z.article(ctx, step.Ticket, adapter.Body(step), nil)
+		if r.Status != http.StatusNotFound {
+			return r
+		}
+	}
+	if d.Attempt > 1 && z.d.CallIDField != "" {
+		var found []zticket
+		q := url.Values{"query": {z.d.CallIDField + ":" + c.CallID}, "expand": {"true"}, "limit": {"1"}}
+		if _, r := z.client.JSON(ctx, http.MethodGet, z.url("/api/v1/tickets/search", q), nil, &found); r.Outcome != outbox.Done {
+			return r
+		} else if len(found) > 0 {
+			return outbox.Delivered(strconv.FormatInt(found[0].ID, 10))
+		}
+	}
+	customer, r := z.customer(ctx, c)
+	if r.Outcome != outbox.Done {
+		return r
+	}
+	sender := "Customer"
+	if c.Direction == "outbound" {
+		sender = "Agent"
+	}
+	t := map[string]any{
+		"title": adapter.Subject(step), "group": z.d.Group, "customer_id": customer,
+		"tags": "callbox," + step.TicketKind,
+		"article": map[string]any{"subject": adapter.Subject(step), "body": adapter.Body(step), "type": "phone",
+			"sender": sender, "internal": false, "content_type": "text/plain"},
+	}
+	if owner, err := strconv.ParseInt(step.AgentUser, 10, 64); err == nil && step.TicketKind == event.TicketCall {
+		t["owner_id"] = owner
+	}
+	if z.d.CallIDField != "" {
+		t[z.d.CallIDField] = c.CallID
+	}
+	var made zticket
+	if _, r := z.client.JSON(ctx, http.MethodPost, z.url("/api/v1/tickets", nil), t, &made); r.Outcome != outbox.Done {
+		return r
+	}
+	return outbox.Delivered(strconv.FormatInt(made.ID, 10))
+}
+
+type zuser struct {
+	ID             int64  `json:"id"`
+	Firstname      string `json:"firstname"`
+	Lastname       string `json:"lastname"`
+	Phone          string `json:"phone"`
+	Mobile         string `json:"mobile"`
+	OrganizationID int64  `json:"organization_id"`
+	VIP            bool   `json:"vip"`
+}
+
+func (u zuser) name() string { return strings.TrimSpace(u.Firstname + " " + u.Lastname) }
+
+// findUser searches users by number; the search is full text, so matches are checked
+// against phone and mobile.
+func (z *Zammad) findUser(ctx context.Context, number string) (*zuser, outbox.Result) {
+	var users []zuser
+	q := url.Values{"query": {adapter.Digits(number)}, "limit": {"10"}}
+	_, r := z.client.JSON(ctx, http.MethodGet, z.url("/api/v1/users/search", q), nil, &users)
+	if r.Outcome != outbox.Done {
+		return nil, r
+	}
+	for _, u := range users {
+		if adapter.SameNumber(u.Phone, number) || adapter.SameNumber(u.Mobile, number) {
+			return &u, r
+		}
+	}
+	return nil, r
+}
+
+// customer finds the caller's user or makes one.
+func (z *Zammad) customer(ctx context.Context, c event.Call) (any, outbox.Result) {
+	number := adapter.CallerNumber(c)
+	if number == "" || number == "anonymous" {
+		return "guess:" + strings.ReplaceAll(z.email(), "{number}", "anonymous"), outbox.Delivered("")
+	}
+	u, r := z.findUser(ctx, number)
+	if r.Outcome != outbox.Done {
+		return 0, r
+	}
+	if u != nil {
+		return u.ID, r
+	}
+	first, last := number, ""
+	if c.FromName != "" && c.Direction != "outbound" {
+		first, last, _ = strings.Cut(c.FromName, " ")
+	}
+	var made zuser
+	_, r = z.client.JSON(ctx, http.MethodPost, z.url("/api/v1/users", nil), map[string]any{
+		"firstname": first, "lastname": last, "phone": number, "roles": []string{"Customer"},
+	}, &made)
+	return made.ID, r
+}
+
+func (z *Zammad) email() string {
+	if z.d.Email != "" {
+		return z.d.Email
+	}
+	return "caller-{number}@callbox.invalid"
+}
+
+// article adds an internal note to a ticket, with attachments.
+func (z *Zammad) article(ctx context.Context, ticket, body string, attachments []map[string]string) outbox.Result {
+	id, err := strconv.ParseInt(ticket, 10, 64)
+	if err != nil {
+		return outbox.Permanent(fmt.Errorf("bad Zammad ticket id %q", ticket))
+	}
+	a := map[string]any{"ticket_id": id, "body": body, "type": "note", "internal": true, "content_type": "text/plain"}
+	if len(attachments) > 0 {
+		a["attachments"] = attachments
+	}
+	_, r := z.client.JSON(ctx, http.MethodPost, z.url("/api/v1/ticket_articles", nil), a, nil)
+	if r.Outcome == outbox.Done {
+		r.RemoteRef = ticket
+	}
+	return r
+}
+
+func (z *Zammad) recording(ctx context.Context, ticket string, step event.Step) outbox.Result {
+	if ticket == "" {
+		return outbox.Permanent(fmt.Errorf("no ticket to attach the recording to"))
+	}
+	text := adapter.RecordingText(step.Event)
+	if z.d.Recording == config.RecordingLink {
+		link := ""
+		if r := step.Event.Data.Recording; r != nil {
+			link = z.deps.Link(r.ID)
+		}
+		return z.article(ctx, ticket, text+"\n"+link, nil)
+	}
+	audio, bad := z.deps.Files.Read(step.RecordingPath)
+	if bad != nil {
+		return *bad
+	}
+	return z.article(ctx, ticket, text, []map[string]string{{
+		"filename": adapter.FileName(step.Event), "data": base64.StdEncoding.EncodeToString(audio), "mime-type": "audio/wav",
+	}})
+}
+
+func (z *Zammad) survey(ctx context.Context, ticket string, step event.Step) outbox.Result {
+	c := step.Event.Data
+	if ticket == "" || c.Survey == nil {
+		return outbox.Permanent(fmt.Errorf("no ticket or no score for the survey"))
+	}
+	if step.SurveyField == "" {
+		return z.article(ctx, ticket, adapter.SurveyText(c), nil)
+	}
+	_, r := z.client.JSON(ctx, http.MethodPut, z.url("/api/v1/tickets/"+url.PathEscape(ticket), nil),
+		map[string]any{step.SurveyField: c.Survey.Score}, nil)
+	if r.Outcome == outbox.Done {
+		r.RemoteRef = ticket
+	}
+	return r
+}
+
+// FindCaller looks a caller up: the user with the number, their organisation, VIP flag,
+// open tickets and the owner of their latest ticket.
+func (z *Zammad) FindCaller(ctx context.Context, number string) (lookup.Caller, error) {
+	u, r := z.findUser(ctx, number)
+	if r.Outcome != outbox.Done {
+		return lookup.Caller{}, r.Err
+	}
+	if u == nil {
+		return lookup.Caller{Number: number}, nil
+	}
+	c := lookup.Caller{Number: number, Found: true, Name: u.name(), VIP: u.VIP, HelpdeskID: strconv.FormatInt(u.ID, 10)}
+	if u.OrganizationID != 0 {
+		var org struct {
+			Name string `json:"name"`
+		}
+		if _, r := z.client.JSON(ctx, http.MethodGet, z.url(fmt.Sprintf("/api/v1/organizations/%d", u.OrganizationID), nil), nil, &org); r.Outcome != outbox.Done {
+			return lookup.Caller{}, r.Err
+		}
+		c.Organization = org.Name
+	}
+	var tickets []zticket
+	q := url.Values{"query": {fmt.Sprintf("customer_id:%d", u.ID)}, "expand": {"true"}, "sort_by": {"updated_at"}, "order_by": {"desc"}}
+	if _, r := z.client.JSON(ctx, http.MethodGet, z.url("/api/v1/tickets/search", q), nil, &tickets); r.Outcome != outbox.Done {
+		return lookup.Caller{}, r.Err
+	}
+	for _, t := range tickets {
+		switch t.State {
+		case "new", "open", "pending reminder", "pending close":
+			c.OpenTickets = append(c.OpenTickets, lookup.Ticket{ID: strconv.FormatInt(t.ID, 10), Subject: t.Title, Status: t.State})
+		}
+		if c.LastAgent == "" && t.OwnerID > 1 { // owner 1 is Zammad's "nobody"
+			c.LastAgent = adapter.ExtensionOf(z.d.Agents, strconv.FormatInt(t.OwnerID, 10))
+		}
+	}
+	return c, nil
+}
