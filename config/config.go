@@ -35,7 +35,7 @@ type Config struct {
 	Queues       []Queue      `yaml:"queues"`
 	Agents       []Agent      `yaml:"agents"`
 	FeatureCodes FeatureCodes `yaml:"feature_codes"`
-	Sync       Sync        `yaml:"sync"`
+	Sync         Sync         `yaml:"sync"`
 
 	// File is the path the config was read from ("demo" for the built-in one).
 	File string `yaml:"-"`
