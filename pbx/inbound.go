@@ -44,17 +44,17 @@ func (p *PBX) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	rm, err := parseSDP(req.Body())
 	if err != nil {
-		p.log.Info("call refused: unusable SDP", "call_id", in.CallID, "source", src.String(), "err", err)
+		p.log.Info("call refused: unusable SDP", "sip_call_id", in.CallID, "source", src.String(), "err", err)
 		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here")
 		return
 	}
 	l, err := p.newInboundLeg(req, tx, kind, in, rm)
 	if err != nil {
-		p.log.Warn("call refused", "call_id", in.CallID, "err", err)
+		p.log.Warn("call refused", "sip_call_id", in.CallID, "err", err)
 		respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable")
 		return
 	}
-	l.log.Info("incoming call", "call_id", in.CallID, "from", in.From.Number, "to", in.To, "trunk", in.Trunk, "extension", in.Extension, "source", src.String(), "transport", req.Transport())
+	l.log.Info("incoming call", "from", in.From.Number, "to", in.To, "trunk", in.Trunk, "extension", in.Extension, "source", src.String(), "transport", req.Transport())
 	tx.OnCancel(func(*sip.Request) {
 		// The transaction layer has answered 200 to the CANCEL and 487 to the INVITE.
 		l.finalOnce.Do(func() { close(l.finalSent) })
@@ -87,7 +87,7 @@ func (p *PBX) newInboundLeg(req *sip.Request, tx sip.ServerTransaction, kind cal
 	l = p.newLeg(kind, true, side, ep)
 	l.remote, l.local, l.trunk = in.From, callbox.Party{Number: in.To}, in.Trunk
 	l.srv, l.inviteTx = srv, tx
-	l.log = l.log.With("call_id", in.CallID)
+	l.log = l.log.With("sip_call_id", in.CallID) // the switchboard links it to its call_id
 	ep.SetParams(answerParams(rm, callbox.PCMU))
 	ep.Start()
 	l.addCallID(in.CallID)

@@ -877,3 +877,17 @@ func findString(v any, key string) string {
 	}
 	return ""
 }
+
+// TestInternalCall: a phone calls another extension.
+func TestInternalCall(t *testing.T) {
+	b := startSIPBox(t, "")
+	ag := agent(t, b, "1001", sipptest.Agent{RingMs: 100}, true)
+	phone := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Auth: true, From: "1003", TalkMs: 1000, ByeFirst: true}.XML(),
+		Target: b.sip, Service: "1001", User: "1003", Password: "secret-1003", Args: []string{"-i", "127.0.0.2"}})
+	phone.MustSucceed("phone")
+	ag.MustSucceed("agent")
+	b.waitCalls(t, 1)
+	if rec := b.lastCall(t); rec.Direction != callbox.Internal || rec.From != "1003" || rec.Extension != "1001" || rec.Result != "answered" {
+		t.Fatalf("record: %s from %s ext %s %s", rec.Direction, rec.From, rec.Extension, rec.Result)
+	}
+}
