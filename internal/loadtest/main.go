@@ -32,10 +32,11 @@ func main() {
 	steps := flag.String("concurrent", "100,200,300,400,500,600,700,800", "concurrent call steps")
 	hold := flag.Duration("hold", 20*time.Second, "length of each call in the concurrency steps")
 	cps := flag.String("cps", "25,50,100,150,200,250,300", "calls-per-second steps")
+	peers := flag.Int("peers", 4, "SIPp agents (and callers) sharing the load")
 	cpsFor := flag.Duration("cps-for", 10*time.Second, "how long each calls-per-second step sends calls")
 	limit := flag.Float64("limit", 0.1, "stop a series once failed calls or lost RTP pass this percentage")
 	flag.Parse()
-	if err := run(*bin, ints(*steps), *hold, ints(*cps), *cpsFor, *limit); err != nil {
+	if err := run(*bin, ints(*steps), *hold, ints(*cps), *cpsFor, *limit, *peers); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
@@ -52,12 +53,22 @@ func ints(s string) []int {
 }
 
 type env struct {
-	dir      string
-	box      *exec.Cmd
-	sip      string
-	web      string
-	agent    *exec.Cmd
-	agentDir string
+	dir    string
+	box    *exec.Cmd
+	sip    string
+	web    string
+	agents []*agent
+}
+
+// agent is one SIPp answering calls for one extension, echoing their RTP. Several agents
+// (and callers) share the load: one SIPp's RTP echo is a single thread, and it would limit
+// long before the box does.
+type agent struct {
+	ext   string
+	port  int
+	media int
+	dir   string
+	cmd   *exec.Cmd
 }
 
 func freePort() int {
@@ -75,19 +86,19 @@ func freePort() int {
 	}
 }
 
-func run(bin string, steps []int, hold time.Duration, cps []int, cpsFor time.Duration, limit float64) error {
+func run(bin string, steps []int, hold time.Duration, cps []int, cpsFor time.Duration, limit float64, peers int) error {
 	dir, err := os.MkdirTemp("", "callbox-load")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	e := &env{dir: dir}
-	if err := e.start(bin); err != nil {
+	if err := e.start(bin, peers); err != nil {
 		return err
 	}
 	defer e.stop()
 	cpu, model := cpuInfo()
-	fmt.Printf("\ncallbox load on %d cores (%s), SIPp on the same machine\n", runtime.NumCPU(), model)
+	fmt.Printf("\ncallbox load on %d cores (%s), %d SIPp callers and %d SIPp agents on the same machine\n", runtime.NumCPU(), model, peers, peers)
 	_ = cpu
 
 	fmt.Printf("\n(a) concurrent bridged calls, recorded, %s each, RTP both ways (caller → box → agent echo → box → caller)\n\n", hold)
@@ -123,7 +134,7 @@ func run(bin string, steps []int, hold time.Duration, cps []int, cpsFor time.Dur
 	return nil
 }
 
-func (e *env) start(bin string) error {
+func (e *env) start(bin string, peers int) error {
 	sipPort, webPort := freePort(), freePort()
 	e.sip = fmt.Sprintf("127.0.0.1:%d", sipPort)
 	e.web = fmt.Sprintf("127.0.0.1:%d", webPort)
@@ -132,17 +143,24 @@ log: {level: warn}
 sip:
   listen: [udp://127.0.0.1:%d]
   security: {request_rate: 100000}
+  # SIPp's answering scenario does not answer keep-alive OPTIONS; the agent re-registers at
+  # every step instead.
+  registrar: {keepalive: 0}
 rtp: {address: 127.0.0.1, ports: 20000-49999, no_media_timeout: 30s}
 calls: {ring_timeout: 10s, shutdown_grace: 2s}
 recording: {enabled: true, format: pcmu}
 web: {listen: "%s"}
-extensions:
-  - {number: "1001", password: load-secret-1001}
 trunks:
   - {name: loopback, kind: ip, sources: [127.0.0.1]}
-inbound:
-  - {number: "4001", destination: "extension:1001"}
 `, sipPort, e.web)
+	cfg += "extensions:\n"
+	for i := 1; i <= peers; i++ {
+		cfg += fmt.Sprintf("  - {number: \"%d\", password: load-secret-%d}\n", 1000+i, 1000+i)
+	}
+	cfg += "inbound:\n"
+	for i := 1; i <= peers; i++ {
+		cfg += fmt.Sprintf("  - {number: \"%d\", destination: \"extension:%d\"}\n", 4000+i, 1000+i)
+	}
 	cfgPath := filepath.Join(e.dir, "callbox.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
@@ -165,29 +183,57 @@ inbound:
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// One SIPp agent registered as 1001 answers every call and echoes its RTP.
-	agentPort := freePort()
-	e.agentDir = filepath.Join(e.dir, "agent")
-	os.MkdirAll(e.agentDir, 0o755)
-	os.WriteFile(filepath.Join(e.agentDir, "reg.xml"), []byte(sipptest.RegisterXML(200)), 0o644)
-	os.WriteFile(filepath.Join(e.agentDir, "agent.xml"), []byte(sipptest.Agent{}.XML()), 0o644)
-	reg := exec.Command("sipp", "-sf", "reg.xml", "-s", "1001", "-au", "1001", "-ap", "load-secret-1001", "-m", "1",
-		"-i", "127.0.0.1", "-p", strconv.Itoa(agentPort), "-nostdin", "-timeout", "10s", "-timeout_error", e.sip)
-	reg.Dir = e.agentDir
-	if out, err := reg.CombinedOutput(); err != nil {
-		return fmt.Errorf("register the agent: %v\n%s", err, tail(out))
+	for i := 1; i <= peers; i++ {
+		a := &agent{ext: strconv.Itoa(1000 + i), port: freePort(), media: 16000 + 10*i, dir: filepath.Join(e.dir, fmt.Sprintf("agent-%d", i))}
+		os.MkdirAll(a.dir, 0o755)
+		os.WriteFile(filepath.Join(a.dir, "reg.xml"), []byte(sipptest.RegisterXML(200)), 0o644)
+		os.WriteFile(filepath.Join(a.dir, "agent.xml"), []byte(sipptest.Agent{}.XML()), 0o644)
+		e.agents = append(e.agents, a)
 	}
-	e.agent = exec.Command("sipp", "-sf", "agent.xml", "-i", "127.0.0.1", "-p", strconv.Itoa(agentPort), "-mi", "127.0.0.1",
-		"-mp", "16000", "-rtp_echo", "-nostdin", "-max_socket", "60000", "-buff_size", "4194304")
-	e.agent.Dir = e.agentDir
-	e.agent.Stdout, e.agent.Stderr = io.Discard, io.Discard
-	return e.agent.Start()
+	return e.register()
+}
+
+// register (re-)registers the agents; a registration lasts 5 minutes, less than a whole load
+// run. An agent's SIPp holds its port, so it is stopped around its registration.
+func (e *env) register() error {
+	for _, a := range e.agents {
+		if a.cmd != nil && a.cmd.Process != nil {
+			a.cmd.Process.Kill()
+			a.cmd.Wait()
+		}
+		reg := exec.Command("sipp", "-sf", "reg.xml", "-s", a.ext, "-au", a.ext, "-ap", "load-secret-"+a.ext, "-m", "1",
+			"-i", "127.0.0.1", "-p", strconv.Itoa(a.port), "-nostdin", "-timeout", "10s", "-timeout_error", e.sip)
+		reg.Dir = a.dir
+		if out, err := reg.CombinedOutput(); err != nil {
+			return fmt.Errorf("register agent %s: %v\n%s", a.ext, err, tail(out))
+		}
+		a.cmd = exec.Command("sipp", "-sf", "agent.xml", "-i", "127.0.0.1", "-p", strconv.Itoa(a.port), "-mi", "127.0.0.1",
+			"-mp", strconv.Itoa(a.media), "-rtp_echo", "-nostdin", "-max_socket", "60000", "-buff_size", "4194304")
+		a.cmd.Dir = a.dir
+		a.cmd.Stdout, a.cmd.Stderr = io.Discard, io.Discard
+		if err := a.cmd.Start(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *env) pids() []int {
+	var out []int
+	for _, a := range e.agents {
+		if a.cmd != nil && a.cmd.Process != nil {
+			out = append(out, a.cmd.Process.Pid)
+		}
+	}
+	return out
 }
 
 func (e *env) stop() {
-	if e.agent != nil && e.agent.Process != nil {
-		e.agent.Process.Kill()
-		e.agent.Wait()
+	for _, a := range e.agents {
+		if a.cmd != nil && a.cmd.Process != nil {
+			a.cmd.Process.Kill()
+			a.cmd.Wait()
+		}
 	}
 	if e.box != nil && e.box.Process != nil {
 		e.box.Process.Signal(os.Interrupt)
@@ -209,29 +255,64 @@ type result struct {
 	rss                          int
 }
 
-// caller starts a SIPp caller: n calls at rate, at most limit at once, each playing pcap for
-// talk.
-func (e *env) caller(name string, n int, rate float64, lim int, talk time.Duration, pcapSeconds float64) (*exec.Cmd, error) {
-	dir := filepath.Join(e.dir, name)
-	os.MkdirAll(dir, 0o755)
-	pcap := filepath.Join(dir, "audio.pcap")
-	if err := sipptest.WriteRTPPcap(pcap, 0, sipptest.Tone{Freq: 440, Seconds: pcapSeconds}); err != nil {
-		return nil, err
+// callers starts one SIPp caller per agent, n calls in all at rate, at most limit at once,
+// each playing pcapSeconds of audio and hanging up after talk.
+func (e *env) callers(name string, n int, rate float64, lim int, talk time.Duration, pcapSeconds float64) ([]*exec.Cmd, error) {
+	var cmds []*exec.Cmd
+	k := len(e.agents)
+	for i := range e.agents {
+		calls := n / k
+		if i < n%k {
+			calls++
+		}
+		if calls == 0 {
+			continue
+		}
+		dir := filepath.Join(e.dir, fmt.Sprintf("%s-%d", name, i))
+		os.MkdirAll(dir, 0o755)
+		pcap := filepath.Join(dir, "audio.pcap")
+		if err := sipptest.WriteRTPPcap(pcap, 0, sipptest.Tone{Freq: 440, Seconds: pcapSeconds}); err != nil {
+			return nil, err
+		}
+		xml := sipptest.Call{Pcap: pcap, TalkMs: int(talk / time.Millisecond), ByeFirst: true}.XML()
+		os.WriteFile(filepath.Join(dir, "call.xml"), []byte(xml), 0o644)
+		did := strconv.Itoa(4000 + i + 1)
+		c := exec.Command("sipp", "-sf", "call.xml", "-s", did, "-i", "127.0.0.1", "-p", strconv.Itoa(freePort()),
+			"-mi", "127.0.0.1", "-mp", strconv.Itoa(18000+100*i), "-m", strconv.Itoa(calls),
+			"-r", strconv.FormatFloat(rate/float64(k), 'f', 2, 64), "-l", strconv.Itoa(max(lim/k, 1)+1),
+			"-rtp_threadtasks", "32", "-nostdin", "-max_socket", "60000", "-buff_size", "4194304",
+			"-timeout", fmt.Sprintf("%ds", int(talk.Seconds())+120), e.sip)
+		c.Dir = dir
+		c.Stdout, c.Stderr = io.Discard, io.Discard
+		if err := c.Start(); err != nil {
+			return nil, err
+		}
+		cmds = append(cmds, c)
 	}
-	xml := sipptest.Call{Pcap: pcap, TalkMs: int(talk / time.Millisecond), ByeFirst: true}.XML()
-	os.WriteFile(filepath.Join(dir, "call.xml"), []byte(xml), 0o644)
-	c := exec.Command("sipp", "-sf", "call.xml", "-s", "4001", "-i", "127.0.0.1", "-p", strconv.Itoa(freePort()),
-		"-mi", "127.0.0.1", "-mp", "18000", "-m", strconv.Itoa(n), "-r", strconv.FormatFloat(rate, 'f', 2, 64), "-l", strconv.Itoa(lim),
-		"-nostdin", "-max_socket", "60000", "-buff_size", "4194304", "-timeout", fmt.Sprintf("%ds", int(talk.Seconds())+120), e.sip)
-	c.Dir = dir
-	c.Stdout, c.Stderr = io.Discard, io.Discard
-	return c, c.Start()
+	return cmds, nil
+}
+
+func cmdPids(cmds []*exec.Cmd) []int {
+	var out []int
+	for _, c := range cmds {
+		out = append(out, c.Process.Pid)
+	}
+	return out
+}
+
+func waitAll(cmds []*exec.Cmd) {
+	for _, c := range cmds {
+		c.Wait()
+	}
 }
 
 func (e *env) concurrent(n int, hold time.Duration, baseRSS int) (result, error) {
+	if err := e.register(); err != nil {
+		return result{}, err
+	}
 	before := e.callCount()
 	rate := max(float64(n)/5, 20)
-	c, err := e.caller(fmt.Sprintf("conc-%d", n), n, rate, n, hold, hold.Seconds())
+	c, err := e.callers(fmt.Sprintf("conc-%d", n), n, rate, n, hold, hold.Seconds())
 	if err != nil {
 		return result{}, err
 	}
@@ -242,9 +323,9 @@ func (e *env) concurrent(n int, hold time.Duration, baseRSS int) (result, error)
 	}
 	time.Sleep(2 * time.Second)
 	window := min(10*time.Second, hold/2)
-	box, sipp := cpuOver(window, e.box.Process.Pid, c.Process.Pid, e.agent.Process.Pid)
+	box, sipp := cpuOver(window, e.box.Process.Pid, append(cmdPids(c), e.pids()...)...)
 	rss := rssKB(e.box.Process.Pid)
-	c.Wait()
+	waitAll(c)
 	recs := e.waitRecords(before, n)
 	r := judge(recs, n, hold)
 	r.boxCPU, r.sippCPU, r.rss = box, sipp, rss
@@ -253,15 +334,18 @@ func (e *env) concurrent(n int, hold time.Duration, baseRSS int) (result, error)
 }
 
 func (e *env) rate(rate int, dur time.Duration) (result, error) {
+	if err := e.register(); err != nil {
+		return result{}, err
+	}
 	before := e.callCount()
 	n := rate * int(dur.Seconds())
-	c, err := e.caller(fmt.Sprintf("cps-%d", rate), n, float64(rate), rate*6, 2*time.Second, 2)
+	c, err := e.callers(fmt.Sprintf("cps-%d", rate), n, float64(rate), rate*6, 2*time.Second, 2)
 	if err != nil {
 		return result{}, err
 	}
 	time.Sleep(3 * time.Second)
-	box, sipp := cpuOver(min(dur-3*time.Second, 5*time.Second), e.box.Process.Pid, c.Process.Pid, e.agent.Process.Pid)
-	c.Wait()
+	box, sipp := cpuOver(min(dur-3*time.Second, 5*time.Second), e.box.Process.Pid, append(cmdPids(c), e.pids()...)...)
+	waitAll(c)
 	recs := e.waitRecords(before, n)
 	r := judge(recs, n, 2*time.Second)
 	r.boxCPU, r.sippCPU = box, sipp
