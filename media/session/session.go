@@ -104,13 +104,13 @@ func (p *playback) finish() {
 // and the clock paces it.
 func New(o Options) *Session {
 	s := &Session{
-		media:   o.Media,
-		clock:   o.Clock,
-		inband:  o.InBand,
-		jb:      jitter.New(jitter.Config{}),
-		digits:  make(chan rune, 32),
-		det:     dsp.NewDTMFDetector(dsp.DTMFConfig{}),
-		base:    rand.Uint32(),
+		media:  o.Media,
+		clock:  o.Clock,
+		inband: o.InBand,
+		jb:     jitter.New(jitter.Config{}),
+		digits: make(chan rune, 32),
+		det:    dsp.NewDTMFDetector(dsp.DTMFConfig{}),
+		base:   rand.Uint32(),
 	}
 	o.Media.SetSink(s)
 	o.Clock.attach(s)
