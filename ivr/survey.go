@@ -10,6 +10,8 @@ import (
 // the call without one. The caller hears the thanks and is hung up on, unless they left.
 func (cv *Conversation) Survey(ctx context.Context, agent string) int {
 	s := cv.cfg.IVR.Survey
+	cv.answered = true // the survey follows a conversation: the caller's leg is answered
+	cv.pending = cv.pending[:0]
 	cv.call.Event("survey.asked", "agent", agent)
 	score := 0
 	for try := 0; try < 2 && score == 0; try++ {

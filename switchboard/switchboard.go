@@ -73,6 +73,7 @@ type Options struct {
 	Store    Store
 	Recorder Recorder // nil: no recording
 	Outbox   Outbox   // nil: nothing goes upstream
+	IVR      IVR      // nil: flow and voicemail destinations are refused
 	Registry prometheus.Registerer
 	Now      func() time.Time
 }
@@ -86,6 +87,7 @@ type Switchboard struct {
 	store    Store
 	recorder Recorder
 	outbox   Outbox
+	ivr      IVR
 	metrics  *metrics
 
 	ctx      context.Context // ends when calls must end (shutdown after the grace period)
@@ -103,7 +105,7 @@ func New(o Options) *Switchboard {
 		o.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	sb := &Switchboard{log: o.Log, now: o.Now, dialer: o.Dialer, store: o.Store, recorder: o.Recorder, outbox: o.Outbox,
+	sb := &Switchboard{log: o.Log, now: o.Now, dialer: o.Dialer, store: o.Store, recorder: o.Recorder, outbox: o.Outbox, ivr: o.IVR,
 		metrics: newMetrics(o.Registry), ctx: ctx, cancel: cancel, calls: map[string]*call{}, idle: make(chan struct{})}
 	sb.cfg.Store(o.Config)
 	return sb
