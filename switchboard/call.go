@@ -34,6 +34,7 @@ type call struct {
 	holdWG   sync.WaitGroup
 	conv     *ivr.Conversation // the IVR's side of the call, once it has one (ivr.go)
 	survey   bool              // ask the survey question when the callee hangs up
+	talkEnd  time.Time         // when the conversation ended, if the call went on (survey)
 }
 
 type legEvent struct {
@@ -396,9 +397,12 @@ func (c *call) talk(callee callbox.Leg, unbridge func()) (string, callbox.Cause,
 			case callbox.LegHangup:
 				c.event("hangup", le.leg, "cause", string(le.ev.Cause), "side", string(side))
 				if le.leg == callee && c.survey {
-					// The caller stays on the line for the survey question.
+					// The caller stays on the line for the survey question; the
+					// conversation (talk time, recording) is over.
 					unbridge()
 					unbridge = func() {}
+					c.talkEnd = c.sb.now()
+					c.finishRecording()
 					c.askSurvey()
 					return "answered", le.ev.Cause, side
 				}
@@ -524,20 +528,14 @@ func (c *call) finish(result string, cause callbox.Cause, side callbox.HangupSid
 	end := c.sb.now()
 	c.rec.Ended, c.rec.Result, c.rec.Cause, c.rec.HangupSide = end, result, string(cause), side
 	if c.rec.Answered != nil {
-		c.rec.TalkTime = end.Sub(*c.rec.Answered)
+		talkEnd := end
+		if !c.talkEnd.IsZero() {
+			talkEnd = c.talkEnd // the survey after the conversation is not talk
+		}
+		c.rec.TalkTime = talkEnd.Sub(*c.rec.Answered)
 		c.sb.metrics.talk.Observe(c.rec.TalkTime.Seconds())
 	}
-	if c.record != nil {
-		rec, err := c.record.Finish()
-		if err != nil {
-			// The recorder has logged and counted why it stopped early.
-			c.log.Debug("recording incomplete", "err", err)
-		}
-		if rec != nil {
-			rec.CallID = c.rec.ID
-			c.rec.Recording = rec
-		}
-	}
+	c.finishRecording()
 	if c.callee != nil {
 		c.rec.Media = mediaStats(c.caller, c.callee)
 	} else if c.conv != nil {
@@ -553,6 +551,23 @@ func (c *call) finish(result string, cause callbox.Cause, side callbox.HangupSid
 	}
 	c.sb.metrics.total.WithLabelValues(string(c.rec.Direction), result).Inc()
 	c.log.Info("call ended", "result", result, "cause", string(cause), "side", string(side), "talk", c.rec.TalkTime.Round(time.Millisecond).String())
+}
+
+// finishRecording closes the call's recording, if any, and puts it on the record.
+func (c *call) finishRecording() {
+	if c.record == nil {
+		return
+	}
+	rec, err := c.record.Finish()
+	c.record = nil
+	if err != nil {
+		// The recorder has logged and counted why it stopped early.
+		c.log.Debug("recording incomplete", "err", err)
+	}
+	if rec != nil {
+		rec.CallID = c.rec.ID
+		c.rec.Recording = rec
+	}
 }
 
 func (c *call) outboxRows() []storeRow {

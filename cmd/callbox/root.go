@@ -42,6 +42,9 @@ Unix socket.`,
 		newQueueCmd(c),
 		newAgentsCmd(c),
 		newAgentCmd(c),
+		newIVRCmd(c),
+		newListCmd(c),
+		newHoursCmd(c),
 	)
 	return root
 }
