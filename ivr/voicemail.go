@@ -143,7 +143,8 @@ func (cv *Conversation) playSource(ctx context.Context, src session.Source) happ
 
 // messageWriter writes a message to its file on a goroutine of its own: the media clock
 // hands it frames and never waits for the disk. Silence is held back until talk follows, so
-// the silence that ended the message is not kept (but for half a second).
+// the silence before the first words and the silence that ended the message are kept for
+// half a second only.
 type messageWriter struct {
 	frames  chan messageFrame
 	done    chan struct{}
@@ -197,18 +198,23 @@ func (m *messageWriter) run() {
 			m.err = m.w.WriteSamples(f.pcm[:])
 		}
 	}
+	keep := int(keptSilence / session.FrameDuration)
+	talked := false
 	for f := range m.frames {
 		if !f.talking {
+			if !talked && len(held) == keep {
+				held = append(held[:0], held[1:]...) // before the first words, only the last half second stays
+			}
 			held = append(held, f)
 			continue
 		}
+		talked = true
 		for i := range held {
 			write(&held[i])
 		}
 		held = held[:0]
 		write(&f)
 	}
-	keep := int(keptSilence / session.FrameDuration)
 	for i := range held[:min(len(held), keep)] {
 		write(&held[i])
 	}

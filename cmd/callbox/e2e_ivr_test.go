@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
+	"regexp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -232,4 +234,199 @@ func TestIVRMenuByRFC4733ThenSurvey(t *testing.T) {
 			t.Errorf("calls show lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+func TestIVRInBandDigitsAndCollectedOrderNumber(t *testing.T) {
+	b := startIVRBox(t)
+	ag := agent(t, b.sipBox, "1001", sipptest.Agent{RingMs: 300}, true)
+	// No RFC 4733 from this caller: "3" for the order menu, then the number and #, in tones.
+	rec := b.call(t, sipptest.Call{ByeFirst: true, TalkMs: 2000, Script: []sipptest.Step{
+		{PauseMs: 1000, Pcap: inBand(t, "3")},
+		{PauseMs: 2000, Pcap: inBand(t, "4711#")},
+		{PauseMs: 2500},
+	}}, ag)
+	if got := path(rec); got != "screen hours menu [3 in-band] order [4 in-band] [7 in-band] [1 in-band] [1 in-band] [# in-band] →group:support" {
+		t.Errorf("IVR path %q", got)
+	}
+	if rec.Variables["order_number"] != "4711" || rec.Result != "answered" || rec.Extension != "1001" {
+		t.Fatalf("record: vars %v result %s ext %s\n%+v", rec.Variables, rec.Result, rec.Extension, rec.Events)
+	}
+	if d := eventDetail(rec, "ivr.variable"); d["name"] != "order_number" || d["value"] != "4711" {
+		t.Errorf("variable event %v", d)
+	}
+	// The caller's tones went on to the agent once bridged? No: they were the IVR's. The
+	// agent heard nothing before the bridge.
+	if !strings.Contains(strings.Join(strings.Fields(b.MustCLI("calls", "show", rec.ID)), " "), "var order_number 4711") {
+		t.Error("calls show lacks the order number")
+	}
+}
+
+func TestIVRMenuTimeoutsAndRetries(t *testing.T) {
+	b := startIVRBox(t)
+	start := time.Now()
+	// The caller presses nothing: menu, 3 s, "please choose", menu, 3 s → the default,
+	// voicemail, where they say nothing either (silence 2 s).
+	rec := b.call(t, sipptest.Call{})
+	took := time.Since(start)
+	if got := path(rec); got != "screen hours menu (timeout) (timeout) →voicemail:1001" {
+		t.Errorf("IVR path %q", got)
+	}
+	if d := eventDetail(rec, "ivr.default"); d["to"] != "voicemail:1001" {
+		t.Errorf("default %v", d)
+	}
+	if eventDetail(rec, "voicemail.empty") == nil || rec.Result != "abandoned" || rec.Recording != nil {
+		t.Errorf("record: result %s recording %+v\n%+v", rec.Result, rec.Recording, rec.Events)
+	}
+	// Two menu prompts (~4 s each), two 3 s waits, the retry prompt, greeting, 2 s silence.
+	if took < 15*time.Second || took > 30*time.Second {
+		t.Errorf("the call took %s", took)
+	}
+	if _, m := httpGet(t, "http://"+b.WebAddr+"/metrics", "", ""); !strings.Contains(m, `callbox_ivr_retries_total{reason="timeout"} 2`) ||
+		!strings.Contains(m, `callbox_voicemails_total{end="empty"} 1`) {
+		t.Error("the metrics lack the timeouts or the empty voicemail")
+	}
+}
+
+func TestIVRBlacklistVIPAndListCommands(t *testing.T) {
+	b := startIVRBox(t)
+	// Blacklisted in the config (as "+1 555 555 0199"): refused unanswered with 603.
+	rec := b.call(t, sipptest.Call{From: "5555550199", Expect: 603})
+	if rec.Result != "rejected" || rec.Cause != "rejected" || rec.Answered != nil || !hasFlag(rec, "blacklisted") {
+		t.Fatalf("blacklisted call: %s %s flags %v", rec.Result, rec.Cause, rec.Flags)
+	}
+	out := b.MustCLI("list", "show", "blacklist")
+	if !strings.Contains(out, "+15555550199") || !strings.Contains(out, "config") || !regexpMatch(`\+15555550199\s.*config\s+1\s`, out) {
+		t.Errorf("list show blacklist:\n%s", out)
+	}
+	// The CLI adds a number written locally; it is refused from then on, and let in again
+	// once removed. A config entry cannot be removed by the CLI.
+	b.MustCLI("list", "add", "blacklist", "(555) 555-0123", "--until", "2099-12-31", "--note", "test caller")
+	if rec := b.call(t, sipptest.Call{From: "+15555550123", Expect: 603}); rec.Result != "rejected" {
+		t.Fatalf("CLI blacklist: %s", rec.Result)
+	}
+	if _, errOut, code := b.CLI("list", "rm", "blacklist", "+15555550199"); code == 0 || !strings.Contains(errOut, "in the configuration file") {
+		t.Errorf("removing a config entry: exit %d: %s", code, errOut)
+	}
+	b.MustCLI("list", "rm", "blacklist", "5555550123")
+	if _, errOut, code := b.CLI("list", "add", "friends", "+15555550123"); code == 0 || !strings.Contains(errOut, "no list") {
+		t.Errorf("an unknown list: exit %d: %s", code, errOut)
+	}
+	// A VIP (from the config) reaches the agent, whose phone shows it in the caller ID.
+	ag := agent(t, b.sipBox, "1001", sipptest.Agent{RingMs: 200, Expect: []string{`From: .\[VIP 6\] Test Caller`}}, true)
+	rec = b.call(t, sipptest.Call{From: "5555550188", ByeFirst: true, TalkMs: 1500, Script: []sipptest.Step{{PauseMs: 800, Pcap: dtmf("1")}}}, ag)
+	if rec.VIP != 6 || !hasFlag(rec, "vip") || rec.Result != "answered" {
+		t.Fatalf("VIP call: vip %d flags %v result %s", rec.VIP, rec.Flags, rec.Result)
+	}
+	if d := eventDetail(rec, "ivr.caller"); d["lists"] != "vip" || d["number"] != "+15555550188" {
+		t.Errorf("caller event %v", d)
+	}
+	// A warning added at run time flags the next call, and shows on the phone too.
+	b.MustCLI("list", "add", "warning", "+15555550177", "--note", "shouts")
+	ag = agent(t, b.sipBox, "1001", sipptest.Agent{RingMs: 200, Expect: []string{`From: .\[WARNING\] Test Caller`}}, true)
+	rec = b.call(t, sipptest.Call{From: "5555550177", ByeFirst: true, TalkMs: 1500, Script: []sipptest.Step{{PauseMs: 800, Pcap: dtmf("1")}}}, ag)
+	if !hasFlag(rec, "warning") || rec.Variables["warning"] != "shouts" {
+		t.Errorf("warning call: flags %v vars %v", rec.Flags, rec.Variables)
+	}
+	if _, m := httpGet(t, "http://"+b.WebAddr+"/metrics", "", ""); !strings.Contains(m, "callbox_ivr_blacklisted_total 2") {
+		t.Error("the metrics lack the blacklisted calls")
+	}
+}
+
+func TestIVRAfterHoursVoicemailEndedBySilence(t *testing.T) {
+	b := startIVRBox(t)
+	b.setClock(t, officeClosed)
+	words, length := speech(t, "Hello, this is Dana. My printer is on fire again. Please call me back.", 0)
+	// "We are closed", the greeting and the tone take about 3 s; then the caller speaks and
+	// goes quiet: 2 s of silence end the message and the box hangs up.
+	rec := b.call(t, sipptest.Call{Script: []sipptest.Step{{PauseMs: 3500, Pcap: words}}})
+	if rec.Result != "voicemail" || rec.HangupSide != callbox.SideBox {
+		t.Fatalf("record: %s side %s\n%+v", rec.Result, rec.HangupSide, rec.Events)
+	}
+	if got := path(rec); got != "screen hours closed →voicemail:1001" {
+		t.Errorf("IVR path %q", got)
+	}
+	if d := eventDetail(rec, "ivr.time"); d["state"] != "closed" {
+		t.Errorf("time %v", d)
+	}
+	d := eventDetail(rec, "voicemail.saved")
+	if d["reason"] != "silence" || d["box"] != "1001" {
+		t.Fatalf("voicemail %v", d)
+	}
+	vm := rec.Recording
+	if vm == nil || vm.Kind != "voicemail" || !hasFlag(rec, "follow-up") || rec.Variables["voicemail_box"] != "1001" {
+		t.Fatalf("recording %+v flags %v", vm, rec.Flags)
+	}
+	// The words, with at most half a second of silence before and after them.
+	if vm.Duration < length || vm.Duration > length+1200*time.Millisecond {
+		t.Errorf("message of %s for %s of speech", vm.Duration, length)
+	}
+	samples, rate, _, err := testbox.ReadWAV16(filepath.Join(b.Dir, vm.Path))
+	if err != nil || rate != 8000 {
+		t.Fatal(err)
+	}
+	talk := 0
+	for i := 0; i+800 <= len(samples); i += 800 {
+		if rms(samples[i:i+800]) > 300 {
+			talk++
+		}
+	}
+	if talk < int(length.Seconds()*10*6/10) {
+		t.Errorf("only %d of %d 100 ms windows of the file hold speech", talk, len(samples)/800)
+	}
+}
+
+func TestIVRHolidayAndOverridesWithTheTestClock(t *testing.T) {
+	b := startIVRBox(t)
+	b.setClock(t, christmas)
+	rec := b.call(t, sipptest.Call{})
+	if got := path(rec); got != "screen hours holiday →hangup" || rec.Result != "ivr" || rec.HangupSide != callbox.SideBox {
+		t.Fatalf("on Christmas: path %q result %s side %s", got, rec.Result, rec.HangupSide)
+	}
+	if d := eventDetail(rec, "ivr.time"); d["state"] != "holiday" {
+		t.Errorf("time %v", d)
+	}
+	out := b.MustCLI("hours")
+	if !regexpMatch(`office\s+holiday\s+the hours\s+Fri 2026-12-25 11:00`, out) {
+		t.Errorf("callbox hours on Christmas:\n%s", out)
+	}
+	// Opened by hand: the menu again, even on a holiday, until auto.
+	b.MustCLI("hours", "open")
+	rec = b.call(t, sipptest.Call{ByeFirst: true, TalkMs: 1000})
+	if d := eventDetail(rec, "ivr.time"); d["state"] != "open" || d["override"] != "open" {
+		t.Errorf("opened by hand: %v", d)
+	}
+	// Closed by hand in office hours, for this hours only.
+	b.setClock(t, officeOpen)
+	b.MustCLI("hours", "auto")
+	b.MustCLI("hours", "close", "office")
+	rec = b.call(t, sipptest.Call{ByeFirst: true, TalkMs: 1000})
+	if d := eventDetail(rec, "ivr.time"); d["state"] != "closed" || d["override"] != "closed" {
+		t.Errorf("closed by hand: %v", d)
+	}
+	b.MustCLI("hours", "auto", "office")
+	if out := b.MustCLI("hours"); !regexpMatch(`office\s+open\s+the hours`, out) {
+		t.Errorf("back to the hours:\n%s", out)
+	}
+	if _, errOut, code := b.CLI("hours", "close", "warehouse"); code == 0 || !strings.Contains(errOut, "no opening hours called warehouse") {
+		t.Errorf("unknown hours: %d %s", code, errOut)
+	}
+}
+
+func hasFlag(rec callbox.Record, flag string) bool {
+	for _, f := range rec.Flags {
+		if f == flag {
+			return true
+		}
+	}
+	return false
+}
+
+func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+func rms(pcm []int16) float64 {
+	var sum float64
+	for _, v := range pcm {
+		sum += float64(v) * float64(v)
+	}
+	return math.Sqrt(sum / float64(len(pcm)))
 }
