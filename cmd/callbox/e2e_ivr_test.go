@@ -567,3 +567,101 @@ func writeWAV16(path string, pcm []int16) error {
 	}
 	return os.WriteFile(path, data, 0o644)
 }
+
+func TestIVRConfigCheckShowAndMissingEspeak(t *testing.T) {
+	bin := testbox.Binary(t)
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	base := `sip: {listen: ["udp://127.0.0.1:5060"]}
+extensions:
+  - {number: "1001", password: secret-1001}
+inbound:
+  - {number: "4000", destination: flow:main}
+ivr:
+  flows:
+    - name: main
+      start: menu
+      nodes:
+`
+	// Problems of the flow itself, each at its place.
+	broken := write("broken.yaml", base+`        menu:
+          menu: {say: "Press 1."}
+          keys: {"1": menu, "11": menu}
+        lost: {play: {say: "Nobody gets here."}, next: nowhere}
+`)
+	out, err := exec.Command(bin, "config", "check", broken).CombinedOutput()
+	for _, want := range []string{
+		broken + ":11:9: flow main: menu menu has no way out: every key and the default lead back into the menu",
+		broken + ":13:29: flow main: node menu: \"11\" is not a key of a phone",
+		broken + ":14:9: flow main: node lost cannot be reached from the start (menu)",
+		broken + ":14:56: flow main: next \"nowhere\" is not a node of the flow",
+	} {
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("config check lacks %q:\n%s", want, out)
+		}
+	}
+	// What the IVR needs of the machine: a recording on disk…
+	good := write("good.yaml", base+`        menu:
+          menu: [jingle, {say: "Press 1 for Alice."}]
+          keys: {"1": extension:1001}
+`)
+	data := t.TempDir()
+	out, err = exec.Command(bin, "config", "check", "--data", data, good).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), good+":12:18: prompt jingle: no prompt \"jingle\" (looked for "+filepath.Join(data, "prompts", "en", "jingle.wav")) {
+		t.Errorf("a missing recording:\n%s", out)
+	}
+	os.MkdirAll(filepath.Join(data, "prompts", "en"), 0o755)
+	if err := writeWAV16(filepath.Join(data, "prompts", "en", "jingle.wav"), make([]int16, 800)); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "config", "check", "--data", data, good).CombinedOutput(); err != nil {
+		t.Fatalf("config check with the recording: %v\n%s", err, out)
+	}
+	// …and espeak-ng for the text: without it, config check and serve refuse the file with
+	// a message that says what to install.
+	noEspeak := []string{"PATH=" + t.TempDir()}
+	check := exec.Command(bin, "config", "check", "--data", data, good)
+	check.Env = noEspeak
+	out, err = check.CombinedOutput()
+	want := good + ":12:26: text prompts need espeak-ng: apt-get install espeak-ng (espeak-ng not found)"
+	if err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("config check without espeak-ng:\n%s", out)
+	}
+	serve := exec.Command(bin, "serve", "--config", good, "--data", data, "--socket", filepath.Join(data, "s.sock"))
+	serve.Env = noEspeak
+	out, err = serve.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), want) || !strings.Contains(string(out), "refusing to start") {
+		t.Errorf("serve without espeak-ng: %v\n%s", err, out)
+	}
+	// callbox ivr show draws a file's flow without a daemon, and the daemon's.
+	out, err = exec.Command(bin, "ivr", "show", "--config", good).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "flow main (called at 4000; language en)\nmenu: menu jingle + \"Press 1 for Alice.\" (wait 5s, 2 retries)\n├── key 1 → extension:1001\n└── default → hangup\n") {
+		t.Errorf("ivr show --config: %v\n%s", err, out)
+	}
+	b := startIVRBox(t)
+	tree := b.MustCLI("ivr", "show", "hotline")
+	for _, want := range []string{
+		"flow hotline (called at 4000; language en; survey after the call)",
+		"screen: caller lists (blacklist, warning, vip)",
+		"├── blacklisted → refused",
+		"└── next → hours: opening hours office",
+		"    ├── open → menu: menu \"For support press 1, for sales press 2, to trac…\" (wait 3s, 1 retries)",
+		"    │   ├── key 3 → order: collect \"Enter your order number, then hash.\" into order_number (3-8 digits, # ends)",
+		"    │   └── default → voicemail:1001",
+		"    ├── holiday → holiday: play \"Happy holidays.\"",
+		"    └── closed → closed: play \"We are closed.\"",
+	} {
+		if !strings.Contains(tree, want) {
+			t.Errorf("ivr show lacks %q:\n%s", want, tree)
+		}
+	}
+	if _, errOut, code := b.CLI("ivr", "show", "nosuch"); code == 0 || !strings.Contains(errOut, "no flow called nosuch") {
+		t.Errorf("an unknown flow: %d %s", code, errOut)
+	}
+}
