@@ -1,6 +1,7 @@
 // Command loadtest drives the real callbox daemon with SIPp on loopback and prints what it
-// sustains: concurrent bridged, recorded calls (stepping up until calls fail or RTP is lost)
-// and calls per second for short calls. `make bench` runs it.
+// sustains: concurrent bridged, recorded calls (stepping up until calls fail or RTP is lost),
+// calls per second for short calls, and concurrent callers sitting in an IVR menu (ivr.go).
+// `make bench` runs it.
 //
 // A call counts as good only when RTP really flowed both ways through the box: the call
 // record's counters must show the caller's audio reaching the agent and the agent's echo
@@ -34,8 +35,10 @@ func main() {
 	cps := flag.String("cps", "25,50,100,150,200,250,300", "calls-per-second steps")
 	cpsFor := flag.Duration("cps-for", 10*time.Second, "how long each calls-per-second step sends calls")
 	limit := flag.Float64("limit", 0.1, "stop a series once failed calls or lost RTP pass this percentage")
+	ivrSteps := flag.String("ivr", "100,200,300,400,500,600", "concurrent IVR caller steps (\"\" for none)")
+	ivrHold := flag.Duration("ivr-hold", 30*time.Second, "how long each IVR caller stays in the menu")
 	flag.Parse()
-	if err := run(*bin, ints(*steps), *hold, ints(*cps), *cpsFor, *limit); err != nil {
+	if err := run(*bin, ints(*steps), *hold, ints(*cps), *cpsFor, *limit, ints(*ivrSteps), *ivrHold); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
@@ -75,7 +78,7 @@ func freePort() int {
 	}
 }
 
-func run(bin string, steps []int, hold time.Duration, cps []int, cpsFor time.Duration, limit float64) error {
+func run(bin string, steps []int, hold time.Duration, cps []int, cpsFor time.Duration, limit float64, ivrSteps []int, ivrHold time.Duration) error {
 	dir, err := os.MkdirTemp("", "callbox-load")
 	if err != nil {
 		return err
@@ -90,9 +93,11 @@ func run(bin string, steps []int, hold time.Duration, cps []int, cpsFor time.Dur
 	fmt.Printf("\ncallbox load on %d cores (%s), SIPp on the same machine\n", runtime.NumCPU(), model)
 	_ = cpu
 
-	fmt.Printf("\n(a) concurrent bridged calls, recorded, %s each, RTP both ways (caller → box → agent echo → box → caller)\n\n", hold)
-	fmt.Println("| calls | good | failed % | RTP lost % | jitter ms | box CPU % | box RSS MB | RSS per call KB | SIPp CPU % |")
-	fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	if len(steps) > 0 {
+		fmt.Printf("\n(a) concurrent bridged calls, recorded, %s each, RTP both ways (caller → box → agent echo → box → caller)\n\n", hold)
+		fmt.Println("| calls | good | failed % | RTP lost % | jitter ms | box CPU % | box RSS MB | RSS per call KB | SIPp CPU % |")
+		fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	}
 	base := rssKB(e.box.Process.Pid)
 	for _, n := range steps {
 		r, err := e.concurrent(n, hold, base)
@@ -106,9 +111,13 @@ func run(bin string, steps []int, hold time.Duration, cps []int, cpsFor time.Dur
 		}
 	}
 
-	fmt.Printf("\n(b) calls per second, 2 s of media each, for %s per step\n\n", cpsFor)
-	fmt.Println("| calls/s | calls | good | failed % | box CPU % | SIPp CPU % |")
-	fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: |")
+	if len(cps) > 0 {
+		fmt.Printf("\n(b) calls per second, 2 s of media each, for %s per step\n\n", cpsFor)
+	}
+	if len(cps) > 0 {
+		fmt.Println("| calls/s | calls | good | failed % | box CPU % | SIPp CPU % |")
+		fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: |")
+	}
 	for _, rate := range cps {
 		r, err := e.rate(rate, cpsFor)
 		if err != nil {
@@ -119,6 +128,14 @@ func run(bin string, steps []int, hold time.Duration, cps []int, cpsFor time.Dur
 			fmt.Printf("\nstopped at %d calls/s: failed %.2f %% (%s)\n", rate, r.failedPct, reasons(r.why))
 			break
 		}
+	}
+	if len(ivrSteps) > 0 {
+		// A fresh daemon, so memory per call is the IVR's alone.
+		e.stop()
+		if err := e.start(bin); err != nil {
+			return err
+		}
+		return e.ivrSeries(ivrSteps, ivrHold, limit)
 	}
 	return nil
 }
@@ -142,7 +159,8 @@ trunks:
   - {name: loopback, kind: ip, sources: [127.0.0.1]}
 inbound:
   - {number: "4001", destination: "extension:1001"}
-`, sipPort, e.web)
+  - {number: "4002", destination: "flow:load"}
+%s`, sipPort, e.web, ivrLoadYAML)
 	cfgPath := filepath.Join(e.dir, "callbox.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err

@@ -217,7 +217,9 @@ func (s *Session) tick(now time.Time) (late, skipped int, open bool) {
 		return 0, 0, false
 	}
 	if s.ticks == 0 {
-		s.started = now // frame k is due k×20 ms after the session's first tick
+		// Frame k is due k×20 ms after the session's first tick, give or take half a frame:
+		// a tick a little early or late (the scheduler's jitter) is still on time.
+		s.started = now.Add(-FrameDuration / 2)
 	}
 	due := int64(now.Sub(s.started)/FrameDuration) + 1
 	n := due - s.ticks

@@ -367,10 +367,16 @@ func TestLateTicksCatchUpThenSkip(t *testing.T) {
 	if late, skipped, open := s.tick(t0); late != 0 || skipped != 0 || !open || len(m.frames()) != 1 {
 		t.Fatalf("first tick: late %d skipped %d open %v frames %d", late, skipped, open, len(m.frames()))
 	}
-	if late, _, _ := s.tick(t0.Add(60 * time.Millisecond)); late != 2 || len(m.frames()) != 4 {
+	// Ticks a few ms early or late are on time.
+	for k, jitter := range []time.Duration{-8, 9, -3} {
+		if late, _, _ := s.tick(t0.Add(time.Duration(k+1)*FrameDuration + jitter*time.Millisecond)); late != 0 || len(m.frames()) != k+2 {
+			t.Fatalf("tick %d, %d ms off: late %d, %d frames", k+1, jitter, late, len(m.frames()))
+		}
+	}
+	if late, _, _ := s.tick(t0.Add(120 * time.Millisecond)); late != 2 || len(m.frames()) != 7 {
 		t.Fatalf("a tick 40 ms late: late %d, %d frames", late, len(m.frames()))
 	}
-	if late, skipped, _ := s.tick(t0.Add(time.Second)); late != maxCatchUp-1 || skipped != 50-4-maxCatchUp+1 || len(m.frames()) != 4+maxCatchUp {
+	if late, skipped, _ := s.tick(t0.Add(time.Second)); late != maxCatchUp-1 || skipped != 51-7-maxCatchUp || len(m.frames()) != 7+maxCatchUp {
 		t.Fatalf("a stall: late %d skipped %d frames %d", late, skipped, len(m.frames()))
 	}
 	s.Close()
