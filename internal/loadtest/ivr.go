@@ -76,6 +76,12 @@ func (e *env) ivrStep(n int, hold time.Duration, baseRSS int) (result, error) {
 		"-mi", "127.0.0.1", "-mp", "12000", "-m", strconv.Itoa(n), "-r", strconv.FormatFloat(rate, 'f', 2, 64), "-l", strconv.Itoa(n),
 		"-nostdin", "-max_socket", "60000", "-buff_size", "4194304", "-timeout", fmt.Sprintf("%ds", int(hold.Seconds())+120), e.sip)
 	c.Dir = dir
+	logf, err := os.Create(filepath.Join(dir, "sipp.log"))
+	if err != nil {
+		return result{}, err
+	}
+	defer logf.Close()
+	c.Stdout, c.Stderr = logf, logf
 	if err := c.Start(); err != nil {
 		return result{}, err
 	}
@@ -89,7 +95,10 @@ func (e *env) ivrStep(n int, hold time.Duration, baseRSS int) (result, error) {
 	box, sipp := cpuOver(window, e.box.Process.Pid, c.Process.Pid)
 	late := e.metric("callbox_media_frames_late_total") - late0
 	rss := rssKB(e.box.Process.Pid)
-	c.Wait()
+	if err := c.Wait(); err != nil {
+		out, _ := os.ReadFile(filepath.Join(dir, "sipp.log"))
+		fmt.Fprintf(os.Stderr, "sipp (%d IVR callers): %v\n%s\n", n, err, tail(out))
+	}
 	recs := e.waitRecords(before, n)
 	r := judgeIVR(recs, n, hold)
 	r.boxCPU, r.sippCPU, r.rss = box, sipp, rss
