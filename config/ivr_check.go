@@ -224,7 +224,7 @@ func (v *validator) checkLists(c *Config) {
 func (v *validator) checkVoicemail(c *Config) {
 	vm := &c.IVR.Voicemail
 	if vm.Greeting.IsZero() {
-		vm.Greeting = Text(defaultGreeting)
+		vm.Greeting = defaultText(defaultGreeting, vm.At(), c.IVR.At())
 	}
 	defaultDuration(vm.Mark, "max_length", &vm.MaxLength, 2*time.Minute)
 	defaultDuration(vm.Mark, "silence", &vm.Silence, 5*time.Second)
@@ -235,13 +235,28 @@ func (v *validator) checkVoicemail(c *Config) {
 func (v *validator) checkSurvey(c *Config) {
 	s := &c.IVR.Survey
 	if s.Question.IsZero() {
-		s.Question = Text(defaultQuestion)
+		s.Question = defaultText(defaultQuestion, s.At(), c.IVR.At())
 	}
 	if s.Thanks.IsZero() {
-		s.Thanks = Text(defaultThanks)
+		s.Thanks = defaultText(defaultThanks, s.At(), c.IVR.At())
 	}
 	defaultDuration(s.Mark, "timeout", &s.Timeout, 10*time.Second)
 	v.between(s.Mark, "timeout", s.Timeout, 2*time.Second, time.Minute)
+}
+
+// defaultText is a default prompt, placed (for messages about it, such as a missing
+// espeak-ng) at the first of the positions the file has.
+func defaultText(byLang map[string]string, at ...Pos) *Prompt {
+	p := Text(byLang)
+	p.pos = Pos{1, 1}
+	for _, a := range at {
+		if a.Line > 0 {
+			p.pos = a
+			break
+		}
+	}
+	p.Parts[0].Pos = p.pos
+	return p
 }
 
 // between reports a duration outside [lo, hi].

@@ -132,6 +132,11 @@ func TestIVRConfig(t *testing.T) {
 	if n := len(c.SpokenTexts()); n != 11 {
 		t.Errorf("%d spoken texts, want 11 (the voicemail and survey defaults included)", n)
 	}
+	for _, u := range c.SpokenTexts() {
+		if u.Pos.Line == 0 {
+			t.Errorf("a text prompt without a place in the file: %+v", u)
+		}
+	}
 }
 
 func TestIVRConfigProblems(t *testing.T) {
