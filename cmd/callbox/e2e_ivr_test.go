@@ -126,12 +126,28 @@ func (b *ivrBox) call(t *testing.T, c sipptest.Call, agents ...*sipptest.Proc) c
 	t.Helper()
 	n := b.callCount(t)
 	caller := sipptest.Start(t, sipptest.Options{XML: c.XML(), Target: b.sip, Service: "4000", Timeout: 60 * time.Second})
-	caller.MustSucceed("caller")
-	for _, a := range agents {
-		a.MustSucceed("agent")
-	}
+	code := caller.Wait()
 	b.waitCalls(t, n+1)
-	return b.lastCall(t)
+	rec := b.lastCall(t)
+	if code != 0 {
+		t.Logf("the call's timeline:\n%s", timeline(rec))
+		caller.MustSucceed("caller")
+	}
+	for _, a := range agents {
+		if a.Wait() != 0 {
+			t.Logf("the call's timeline:\n%s", timeline(rec))
+			a.MustSucceed("agent")
+		}
+	}
+	return rec
+}
+
+func timeline(rec callbox.Record) string {
+	var b strings.Builder
+	for _, e := range rec.Events {
+		fmt.Fprintf(&b, "  +%s %s %s %v\n", e.At.Sub(rec.Started).Round(time.Millisecond), e.Kind, e.Leg, e.Detail)
+	}
+	return b.String()
 }
 
 func dtmf(digit string) string { return "/usr/share/sip-tester/dtmf_2833_" + digit + ".pcap" }

@@ -3,6 +3,7 @@ package sipptest
 import (
 	"encoding/binary"
 	"math"
+	"math/rand/v2"
 	"os"
 
 	"callbox/media/g711"
@@ -51,7 +52,9 @@ func WritePCMPcap(path string, pt uint8, pcm []int16) error {
 	b = binary.LittleEndian.AppendUint32(b, 0)
 	b = binary.LittleEndian.AppendUint32(b, 65535)
 	b = binary.LittleEndian.AppendUint32(b, 1)
-	seq, ts := uint16(1000), uint32(16000)
+	// Each file is a stream of its own (as a new call leg or a new source would be): played
+	// one after the other in a call, two files must not reuse each other's timestamps.
+	seq, ts, ssrc := uint16(rand.Uint32()), rand.Uint32(), rand.Uint32()
 	for n := 0; n*160 < len(pcm); n++ {
 		payload := make([]byte, 160)
 		for i := range payload {
@@ -73,7 +76,7 @@ func WritePCMPcap(path string, pt uint8, pcm []int16) error {
 		}
 		binary.BigEndian.PutUint16(rtp[2:], seq)
 		binary.BigEndian.PutUint32(rtp[4:], ts)
-		binary.BigEndian.PutUint32(rtp[8:], 0x5eed1234)
+		binary.BigEndian.PutUint32(rtp[8:], ssrc)
 		rtp = append(rtp, payload...)
 		b = appendPacket(b, n, rtp)
 		seq++
