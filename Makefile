@@ -25,7 +25,8 @@ run: deps-run build
 test: deps-test lint
 	$(GO) test -race -count=1 -timeout 14m ./...
 
-## bench: hot-path benchmarks, then the daemon under SIPp load (concurrent calls, calls per second)
+## bench: hot-path benchmarks, then the daemon under SIPp load (concurrent calls, calls per second,
+## callers sitting in an IVR menu: CPU and memory per call)
 bench: deps-test build
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 	$(GO) run ./internal/loadtest -bin $(BIN)

@@ -36,6 +36,8 @@ type Config struct {
 	Agents       []Agent      `yaml:"agents"`
 	FeatureCodes FeatureCodes `yaml:"feature_codes"`
 	Sync         Sync         `yaml:"sync"`
+	// IVR: flows, opening hours, caller lists, voicemail, survey (config/ivr.go).
+	IVR IVR `yaml:"ivr"`
 
 	// File is the path the config was read from ("demo" for the built-in one).
 	File string `yaml:"-"`
@@ -199,10 +201,12 @@ type Inbound struct {
 	Mark   `yaml:"-"`
 	Number string `yaml:"number"`
 	// Trunk limits the number to calls from one trunk; empty accepts it from any trunk.
-	Trunk       string      `yaml:"trunk"`
-	Destination string      `yaml:"destination"`
-	Record      *bool       `yaml:"record"`
-	Dest        Destination `yaml:"-"`
+	Trunk       string `yaml:"trunk"`
+	Destination string `yaml:"destination"`
+	Record      *bool  `yaml:"record"`
+	// Survey asks callers the survey question when an agent hangs up on them.
+	Survey bool        `yaml:"survey"`
+	Dest   Destination `yaml:"-"`
 }
 
 // Route sends calls to outside numbers through trunks.
@@ -217,13 +221,19 @@ type Route struct {
 	CallerID string `yaml:"caller_id"`
 }
 
-// Destination is where a call goes: "extension:1001", "group:hotline", "number:+4930123".
+// Destination is where a call goes: "extension:1001", "group:hotline", "number:+4930123",
+// "queue:support", "flow:hotline", "voicemail:1001"; inside flows also "hangup".
 type Destination struct {
-	Kind string // extension, group, number
+	Kind string // extension, group, number, queue, flow, voicemail, hangup
 	Name string
 }
 
-func (d Destination) String() string { return d.Kind + ":" + d.Name }
+func (d Destination) String() string {
+	if d.Name == "" {
+		return d.Kind
+	}
+	return d.Kind + ":" + d.Name
+}
 
 // Load reads, decodes and checks a config file. The error, when not nil, is Problems or an
 // I/O error.

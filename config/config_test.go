@@ -15,7 +15,7 @@ func TestDemoIsValid(t *testing.T) {
 	if got := c.SIP.Listeners; len(got) != 2 || got[0].String() != "udp://127.0.0.1:5060" || got[1].String() != "tcp://127.0.0.1:5060" {
 		t.Fatalf("demo listeners: %v", got)
 	}
-	if c.Inbound[0].Dest != (Destination{Kind: "group", Name: "hotline"}) {
+	if c.Inbound[0].Dest != (Destination{Kind: "flow", Name: "hotline"}) {
 		t.Fatalf("demo hotline: %+v", c.Inbound[0].Dest)
 	}
 	if c.RTP.PortMin != 10000 || c.RTP.PortMax != 19999 {

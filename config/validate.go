@@ -55,6 +55,7 @@ func (v *validator) check(c *Config) {
 	v.checkRoutes(c)
 	v.checkQueues(c)
 	v.checkSync(c)
+	v.checkIVR(c)
 }
 
 func (v *validator) checkBox(c *Config) {
@@ -347,7 +348,7 @@ func (v *validator) checkInbound(c *Config) {
 func (v *validator) destination(c *Config, at Pos, s string) (Destination, bool) {
 	kind, name, ok := strings.Cut(s, ":")
 	if !ok || name == "" {
-		v.errorf(at, "bad destination %q: want extension:NUMBER, group:NAME or number:NUMBER", s)
+		v.errorf(at, "bad destination %q: want extension:NUMBER, group:NAME, number:NUMBER, queue:NAME, flow:NAME or voicemail:EXT", s)
 		return Destination{}, false
 	}
 	d := Destination{Kind: kind, Name: name}
@@ -367,8 +368,23 @@ func (v *validator) destination(c *Config, at Pos, s string) (Destination, bool)
 			v.errorf(at, "destination %s: bad number %q", s, name)
 			return d, false
 		}
+	case "queue":
+		if _, ok := c.Queue(name); !ok {
+			v.errorf(at, "destination %s: queue %s is not defined", s, name)
+			return d, false
+		}
+	case "flow":
+		if _, ok := c.Flow(name); !ok {
+			v.errorf(at, "destination %s: flow %s is not defined under ivr.flows", s, name)
+			return d, false
+		}
+	case "voicemail":
+		if _, ok := c.Extension(name); !ok {
+			v.errorf(at, "destination %s: voicemail box %s is not a defined extension", s, name)
+			return d, false
+		}
 	default:
-		v.errorf(at, "bad destination kind %q: want extension, group or number", kind)
+		v.errorf(at, "bad destination kind %q: want extension, group, number, queue, flow or voicemail", kind)
 		return d, false
 	}
 	return d, true

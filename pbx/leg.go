@@ -42,14 +42,15 @@ type sipLeg struct {
 	events chan callbox.LegEvent
 	done   chan struct{}
 
-	mu       sync.Mutex
-	state    legState
-	sdp      sdpBuilder
-	held     bool // the party put the call on hold
-	reinvite bool // our re-INVITE is under way (glare: theirs gets 491)
-	silenced bool // the no-media watchdog is ending this leg
-	callIDs  []string
-	answered time.Time
+	mu        sync.Mutex
+	state     legState
+	sdp       sdpBuilder
+	held      bool // the party put the call on hold
+	reinvite  bool // our re-INVITE is under way (glare: theirs gets 491)
+	silenced  bool // the no-media watchdog is ending this leg
+	hangingUp bool // Hangup is under way
+	callIDs   []string
+	answered  time.Time
 
 	// inbound
 	srv       *sipgo.DialogServerSession

@@ -172,6 +172,19 @@ func (l *sipLeg) Hold(ctx context.Context, on bool) error {
 // Hangup ends the leg: a final answer to an unanswered inbound INVITE, CANCEL to an outbound
 // one still ringing, BYE to an answered call.
 func (l *sipLeg) Hangup(ctx context.Context, cause callbox.Cause) error {
+	// One hangup at a time: the no-media watchdog and the switchboard can both end a leg at
+	// once, and a second BYE after the first was answered would wait out its timeout.
+	l.mu.Lock()
+	if l.hangingUp {
+		l.mu.Unlock()
+		select {
+		case <-l.done:
+		case <-ctx.Done():
+		}
+		return nil
+	}
+	l.hangingUp = true
+	l.mu.Unlock()
 	switch l.getState() {
 	case stateEnded:
 		return nil

@@ -11,6 +11,7 @@ import (
 
 	"callbox"
 	"callbox/config"
+	"callbox/ivr"
 	"callbox/media"
 )
 
@@ -31,6 +32,9 @@ type call struct {
 	answered time.Time
 	record   Recording
 	holdWG   sync.WaitGroup
+	conv     *ivr.Conversation // the IVR's side of the call, once it has one (ivr.go)
+	survey   bool              // ask the survey question when the callee hangs up
+	talkEnd  time.Time         // when the conversation ended, if the call went on (survey)
 }
 
 type legEvent struct {
@@ -131,8 +135,9 @@ func (c *call) route() (result string, cause callbox.Cause, side callbox.HangupS
 	o := c.offer
 	if in, ok := cfg.InboundFor(o.Trunk, o.To); ok && (o.Trunk != "" || o.Extension != "") {
 		c.rec.DID = in.Number
+		c.survey = in.Survey
 		c.event("route", nil, "number", in.Number, "destination", in.Dest.String())
-		return c.connectTo(in.Dest)
+		return c.dispatch(in.Dest)
 	}
 	if o.Extension == "" {
 		// From a trunk, only the box's numbers are reachable: nothing unauthenticated dials out.
@@ -177,7 +182,7 @@ func resultFor(cause callbox.Cause) string {
 func (c *call) targetsFor(d config.Destination) ([]Target, time.Duration) {
 	cfg := c.sb.config()
 	timeout := cfg.Calls.RingTimeout
-	from := callbox.Party{Number: c.rec.From, Name: c.rec.FromName}
+	from := c.presented()
 	codec := c.caller.Media().Codec()
 	switch d.Kind {
 	case "extension":
@@ -198,16 +203,37 @@ func (c *call) targetsFor(d config.Destination) ([]Target, time.Duration) {
 	return nil, timeout
 }
 
-// connectTo rings a destination and, once answered, bridges the call until it ends.
+// connectTo rings a destination and, once answered, bridges the call until it ends; a call
+// nobody answers is ended with the reason.
 func (c *call) connectTo(d config.Destination) (string, callbox.Cause, callbox.HangupSide) {
+	result, cause, side, reach := c.connect(d, 0)
+	if reach == ivr.Unanswered {
+		c.hangup(c.caller, cause)
+	}
+	return result, cause, side
+}
+
+// connect rings a destination (for ringTimeout, 0 for the destination's own) and, once
+// answered, bridges the call until it ends. Unanswered, the caller stays on the line: the
+// IVR may go on with them.
+func (c *call) connect(d config.Destination, ringTimeout time.Duration) (string, callbox.Cause, callbox.HangupSide, ivr.Reach) {
 	targets, timeout := c.targetsFor(d)
+	if ringTimeout > 0 {
+		timeout = ringTimeout
+		for i := range targets {
+			targets[i].Timeout = ringTimeout
+		}
+	}
+	if c.conv != nil {
+		c.conv.Ringback(c.ctx) // a caller the IVR answered hears ringing from the box
+	}
 	callee, cause, side := c.ring(targets, timeout)
+	c.releaseMedia()
 	if callee == nil {
 		if side == callbox.SideCaller {
-			return "abandoned", cause, side
+			return "abandoned", cause, side, ivr.CallerLeft
 		}
-		c.hangup(c.caller, cause)
-		return resultFor(cause), cause, side
+		return resultFor(cause), cause, side, ivr.Unanswered
 	}
 	// Media is bridged (and recorded) before the caller gets its 200: audio that follows the
 	// ACK at once must not arrive at a leg with nowhere to go.
@@ -218,7 +244,7 @@ func (c *call) connectTo(d config.Destination) (string, callbox.Cause, callbox.H
 		unbridge()
 		c.log.Warn("answering the caller failed", "err", err)
 		c.hangup(callee, callbox.CauseFailed)
-		return "failed", callbox.CauseFailed, callbox.SideBox
+		return "failed", callbox.CauseFailed, callbox.SideBox, ivr.Answered
 	}
 	c.answered = c.sb.now()
 	c.rec.Answered = &c.answered
@@ -226,7 +252,8 @@ func (c *call) connectTo(d config.Destination) (string, callbox.Cause, callbox.H
 		c.rec.Trunk = callee.Trunk()
 	}
 	c.event("answered", callee, "by", callee.Remote().Number)
-	return c.talk(callee, unbridge)
+	result, cause, side := c.talk(callee, unbridge)
+	return result, cause, side, ivr.Answered
 }
 
 // ring dials every target and waits for the first answer, the caller hanging up, or the
@@ -304,6 +331,7 @@ func (c *call) ring(targets []Target, timeout time.Duration) (callbox.Leg, callb
 				if early == nil {
 					early = le.leg
 					c.caller.Ring(c.ctx, true)
+					c.releaseMedia()
 					unbridge = media.Bridge(c.caller.Media(), le.leg.Media(), nil)
 				}
 			case callbox.LegAnswered:
@@ -368,6 +396,16 @@ func (c *call) talk(callee callbox.Leg, unbridge func()) (string, callbox.Cause,
 			switch le.ev.Kind {
 			case callbox.LegHangup:
 				c.event("hangup", le.leg, "cause", string(le.ev.Cause), "side", string(side))
+				if le.leg == callee && c.survey {
+					// The caller stays on the line for the survey question; the
+					// conversation (talk time, recording) is over.
+					unbridge()
+					unbridge = func() {}
+					c.talkEnd = c.sb.now()
+					c.finishRecording()
+					c.askSurvey()
+					return "answered", le.ev.Cause, side
+				}
 				c.hangup(other, callbox.CauseNormal)
 				return "answered", le.ev.Cause, side
 			case callbox.LegHold, callbox.LegUnhold:
@@ -478,6 +516,7 @@ func (c *call) startRecording() {
 
 // finish ends every leg still up, waits for their goroutines, and writes the record.
 func (c *call) finish(result string, cause callbox.Cause, side callbox.HangupSide) {
+	c.releaseMedia()
 	for _, l := range c.watched {
 		select {
 		case <-l.Done():
@@ -489,22 +528,18 @@ func (c *call) finish(result string, cause callbox.Cause, side callbox.HangupSid
 	end := c.sb.now()
 	c.rec.Ended, c.rec.Result, c.rec.Cause, c.rec.HangupSide = end, result, string(cause), side
 	if c.rec.Answered != nil {
-		c.rec.TalkTime = end.Sub(*c.rec.Answered)
+		talkEnd := end
+		if !c.talkEnd.IsZero() {
+			talkEnd = c.talkEnd // the survey after the conversation is not talk
+		}
+		c.rec.TalkTime = talkEnd.Sub(*c.rec.Answered)
 		c.sb.metrics.talk.Observe(c.rec.TalkTime.Seconds())
 	}
-	if c.record != nil {
-		rec, err := c.record.Finish()
-		if err != nil {
-			// The recorder has logged and counted why it stopped early.
-			c.log.Debug("recording incomplete", "err", err)
-		}
-		if rec != nil {
-			rec.CallID = c.rec.ID
-			c.rec.Recording = rec
-		}
-	}
+	c.finishRecording()
 	if c.callee != nil {
 		c.rec.Media = mediaStats(c.caller, c.callee)
+	} else if c.conv != nil {
+		c.rec.Media = callerStats(c.caller)
 	}
 	c.event("end", nil, "result", result, "cause", string(cause), "side", string(side))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -515,6 +550,23 @@ func (c *call) finish(result string, cause callbox.Cause, side callbox.HangupSid
 	}
 	c.sb.metrics.total.WithLabelValues(string(c.rec.Direction), result).Inc()
 	c.log.Info("call ended", "result", result, "cause", string(cause), "side", string(side), "talk", c.rec.TalkTime.Round(time.Millisecond).String())
+}
+
+// finishRecording closes the call's recording, if any, and puts it on the record.
+func (c *call) finishRecording() {
+	if c.record == nil {
+		return
+	}
+	rec, err := c.record.Finish()
+	c.record = nil
+	if err != nil {
+		// The recorder has logged and counted why it stopped early.
+		c.log.Debug("recording incomplete", "err", err)
+	}
+	if rec != nil {
+		rec.CallID = c.rec.ID
+		c.rec.Recording = rec
+	}
 }
 
 // statsMedia is the media of a leg that counts its RTP.

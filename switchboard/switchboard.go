@@ -67,6 +67,7 @@ type Options struct {
 	Dialer   Dialer
 	Store    Store
 	Recorder Recorder // nil: no recording
+	IVR      IVR      // nil: flow and voicemail destinations are refused
 	Registry prometheus.Registerer
 	Now      func() time.Time
 }
@@ -79,6 +80,7 @@ type Switchboard struct {
 	dialer   Dialer
 	store    Store
 	recorder Recorder
+	ivr      IVR
 	metrics  *metrics
 
 	ctx      context.Context // ends when calls must end (shutdown after the grace period)
@@ -96,7 +98,7 @@ func New(o Options) *Switchboard {
 		o.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	sb := &Switchboard{log: o.Log, now: o.Now, dialer: o.Dialer, store: o.Store, recorder: o.Recorder,
+	sb := &Switchboard{log: o.Log, now: o.Now, dialer: o.Dialer, store: o.Store, recorder: o.Recorder, ivr: o.IVR,
 		metrics: newMetrics(o.Registry), ctx: ctx, cancel: cancel, calls: map[string]*call{}, idle: make(chan struct{})}
 	sb.cfg.Store(o.Config)
 	return sb

@@ -32,13 +32,20 @@ func newConfigCmd(c *cli) *cobra.Command {
 			return err
 		},
 	})
-	cmd.AddCommand(&cobra.Command{
+	var checkData string
+	check := &cobra.Command{
 		Use:   "check FILE",
 		Short: "Check a configuration file and print every problem as FILE:LINE:COL: reason",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := config.Load(args[0])
 			var ps config.Problems
+			if err == nil {
+				ps = ivrProblems(cmd.Context(), cfg, checkData) // espeak-ng, recorded prompts
+				if len(ps) > 0 {
+					err = ps
+				}
+			}
 			if errors.As(err, &ps) {
 				for _, p := range ps {
 					fmt.Fprintln(c.stderr, p)
@@ -52,7 +59,9 @@ func newConfigCmd(c *cli) *cobra.Command {
 			fmt.Fprintln(c.stdout, cfg.Summary())
 			return nil
 		},
-	})
+	}
+	check.Flags().StringVar(&checkData, "data", "/var/lib/callbox", "the data folder the recorded prompts of a relative ivr.prompt_dir are in")
+	cmd.AddCommand(check)
 	return cmd
 }
 
@@ -199,6 +208,9 @@ func printCall(c *cli, r callbox.Record) error {
 	}
 	if r.Survey > 0 {
 		t.row("survey", r.Survey)
+	}
+	if p := ivrPath(r); p != "" {
+		t.row("ivr", p)
 	}
 	if m := r.Media; m != nil {
 		t.row("rtp caller", fmt.Sprintf("%d in, %d out, %d lost, jitter %.1f ms", m.CallerIn, m.CallerOut, m.CallerLost, m.CallerJitterMS))

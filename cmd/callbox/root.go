@@ -43,6 +43,9 @@ Unix socket.`,
 		newAgentsCmd(c),
 		newAgentCmd(c),
 		newSyncCmd(c),
+		newIVRCmd(c),
+		newListCmd(c),
+		newHoursCmd(c),
 	)
 	return root
 }

@@ -22,6 +22,7 @@ import (
 
 	"callbox"
 	"callbox/config"
+	"callbox/ivr"
 	"callbox/media/record"
 	"callbox/pbx"
 	"callbox/queue"
@@ -73,6 +74,7 @@ type daemon struct {
 	sb       *switchboard.Switchboard
 	queues   *queue.Service
 	sync     *syncService
+	ivr      *ivr.Service
 	draining atomic.Bool
 }
 
@@ -99,6 +101,13 @@ func serve(ctx context.Context, c *cli, f serveFlags) error {
 	}
 	if f.socket == "" {
 		f.socket = filepath.Join(f.data, socketName)
+	}
+	// What the IVR needs of the machine (espeak-ng, recorded prompts) is checked like the file.
+	if ps := ivrProblems(ctx, cfg, f.data); len(ps) > 0 {
+		for _, p := range ps {
+			fmt.Fprintln(c.stderr, p)
+		}
+		return fmt.Errorf("refusing to start: %s has %d problem(s)", cfg.File, len(ps))
 	}
 	d := &daemon{cli: c, flags: f, level: new(slog.LevelVar), started: time.Now()}
 	d.log = newLogger(c.stderr, f.logFormat, d.level)
@@ -156,7 +165,15 @@ func (d *daemon) run(parent context.Context) error {
 	for _, f := range repaired {
 		d.log.Warn("repaired a recording left half-written by a crash (its call has no record)", "file", f)
 	}
-	d.sb = switchboard.New(switchboard.Options{Config: cfg, Log: d.log.With("component", "switchboard"), Store: callRecords{d}, Registry: d.reg, Recorder: recorder})
+	d.ivr, err = newIVR(cfg, d.flags.data, db, d.reg, d.log.With("component", "ivr"), ivrClock(d.log))
+	if err != nil {
+		return err
+	}
+	if err := d.ivr.Seed(parent); err != nil {
+		return err
+	}
+	d.sb = switchboard.New(switchboard.Options{Config: cfg, Log: d.log.With("component", "switchboard"), Store: callRecords{d}, Registry: d.reg, Recorder: recorder,
+		IVR: d.ivr})
 	d.pbx, err = pbx.New(pbx.Options{Config: cfg, Log: d.log.With("component", "pbx"), Registry: d.reg, Calls: pbxCalls{d.sb}})
 	if err != nil {
 		return err
@@ -177,6 +194,7 @@ func (d *daemon) run(parent context.Context) error {
 		return err
 	}
 	d.web.HandleQueues(d.queues, nil)
+	d.web.HandleIVR(d.ivr)
 	d.sipAPI()
 	if err := d.web.Listen(cfg.Web.Listen, d.flags.socket); err != nil {
 		return err
@@ -193,6 +211,7 @@ func (d *daemon) run(parent context.Context) error {
 		return err
 	}
 	g.run("queues", d.queues.Run)
+	g.run("ivr", d.ivr.Run)
 	g.run("web", d.web.Serve)
 	g.run("sip", d.pbx.Run)
 
@@ -258,6 +277,15 @@ func (d *daemon) reload(ctx context.Context) error {
 		}
 		return err
 	}
+	if ps := ivrProblems(ctx, cfg, d.flags.data); len(ps) > 0 {
+		d.reloads.WithLabelValues("failure").Inc()
+		d.reloadOK.Set(0)
+		for _, p := range ps {
+			d.log.Error("config problem", "problem", p.String())
+		}
+		d.log.Error("config reload refused; keeping the running configuration", "problems", len(ps))
+		return ps
+	}
 	if cfg.Web.Listen != old.Web.Listen {
 		d.log.Warn("config reload: web.listen changes only at restart", "running", old.Web.Listen, "file", cfg.Web.Listen)
 	}
@@ -281,6 +309,9 @@ func (d *daemon) reload(ctx context.Context) error {
 	d.cfg.Store(cfg)
 	d.pbx.Reload(cfg)
 	d.sb.Reload(cfg)
+	if err := d.ivr.Reload(ctx, cfg); err != nil {
+		d.log.Error("the IVR took the new configuration only in part", "err", err)
+	}
 	d.reloads.WithLabelValues("success").Inc()
 	d.reloadOK.Set(1)
 	d.log.Info("config reloaded", "config", cfg.File)
@@ -384,6 +415,9 @@ func (d *daemon) banner(cfg *config.Config, adminPassword string) {
 		what := in.Dest.String()
 		if g, ok := cfg.Group(in.Dest.Name); ok && in.Dest.Kind == "group" {
 			what = "rings " + strings.Join(g.Extensions, " and ")
+		}
+		if in.Dest.Kind == "flow" {
+			what = "the IVR flow " + in.Dest.Name + " (callbox ivr show " + in.Dest.Name + ")"
 		}
 		t.row("  Hotline", fmt.Sprintf("call %s at %s from this machine, no login needed: %s", in.Number, sipHost, what))
 	}

@@ -1,6 +1,7 @@
 // Command loadtest drives the real callbox daemon with SIPp on loopback and prints what it
-// sustains: concurrent bridged, recorded calls (stepping up until calls fail or RTP is lost)
-// and calls per second for short calls. `make bench` runs it.
+// sustains: concurrent bridged, recorded calls (stepping up until calls fail or RTP is lost),
+// calls per second for short calls, and concurrent callers sitting in an IVR menu (ivr.go).
+// `make bench` runs it.
 //
 // A call counts as good only when RTP really flowed both ways through the box: the call
 // record's counters must show the caller's audio reaching the agent and the agent's echo
@@ -35,8 +36,10 @@ func main() {
 	peers := flag.Int("peers", 4, "SIPp agents (and callers) sharing the load")
 	cpsFor := flag.Duration("cps-for", 10*time.Second, "how long each calls-per-second step sends calls")
 	limit := flag.Float64("limit", 0.1, "stop a series once failed calls or lost RTP pass this percentage")
+	ivrSteps := flag.String("ivr", "100,200,300,400,500,600", "concurrent IVR caller steps (\"\" for none)")
+	ivrHold := flag.Duration("ivr-hold", 30*time.Second, "how long each IVR caller stays in the menu")
 	flag.Parse()
-	if err := run(*bin, ints(*steps), *hold, ints(*cps), *cpsFor, *limit, *peers); err != nil {
+	if err := run(*bin, ints(*steps), *hold, ints(*cps), *cpsFor, *limit, *peers, ints(*ivrSteps), *ivrHold); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
@@ -86,7 +89,7 @@ func freePort() int {
 	}
 }
 
-func run(bin string, steps []int, hold time.Duration, cps []int, cpsFor time.Duration, limit float64, peers int) error {
+func run(bin string, steps []int, hold time.Duration, cps []int, cpsFor time.Duration, limit float64, peers int, ivrSteps []int, ivrHold time.Duration) error {
 	dir, err := os.MkdirTemp("", "callbox-load")
 	if err != nil {
 		return err
@@ -101,9 +104,11 @@ func run(bin string, steps []int, hold time.Duration, cps []int, cpsFor time.Dur
 	fmt.Printf("\ncallbox load on %d cores (%s), %d SIPp callers and %d SIPp agents on the same machine\n", runtime.NumCPU(), model, peers, peers)
 	_ = cpu
 
-	fmt.Printf("\n(a) concurrent bridged calls, recorded, %s each, RTP both ways (caller → box → agent echo → box → caller)\n\n", hold)
-	fmt.Println("| calls | good | failed % | RTP lost % | jitter ms | box CPU % | box RSS MB | RSS per call KB | SIPp CPU % |")
-	fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	if len(steps) > 0 {
+		fmt.Printf("\n(a) concurrent bridged calls, recorded, %s each, RTP both ways (caller → box → agent echo → box → caller)\n\n", hold)
+		fmt.Println("| calls | good | failed % | RTP lost % | jitter ms | box CPU % | box RSS MB | RSS per call KB | SIPp CPU % |")
+		fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	}
 	base := rssKB(e.box.Process.Pid)
 	for _, n := range steps {
 		r, err := e.concurrent(n, hold, base)
@@ -117,9 +122,13 @@ func run(bin string, steps []int, hold time.Duration, cps []int, cpsFor time.Dur
 		}
 	}
 
-	fmt.Printf("\n(b) calls per second, 2 s of media each, for %s per step\n\n", cpsFor)
-	fmt.Println("| calls/s | calls | good | failed % | box CPU % | SIPp CPU % |")
-	fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: |")
+	if len(cps) > 0 {
+		fmt.Printf("\n(b) calls per second, 2 s of media each, for %s per step\n\n", cpsFor)
+	}
+	if len(cps) > 0 {
+		fmt.Println("| calls/s | calls | good | failed % | box CPU % | SIPp CPU % |")
+		fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: |")
+	}
 	for _, rate := range cps {
 		r, err := e.rate(rate, cpsFor)
 		if err != nil {
@@ -130,6 +139,14 @@ func run(bin string, steps []int, hold time.Duration, cps []int, cpsFor time.Dur
 			fmt.Printf("\nstopped at %d calls/s: failed %.2f %% (%s)\n", rate, r.failedPct, reasons(r.why))
 			break
 		}
+	}
+	if len(ivrSteps) > 0 {
+		// A fresh daemon, so memory per call is the IVR's alone.
+		e.stop()
+		if err := e.start(bin, peers); err != nil {
+			return err
+		}
+		return e.ivrSeries(ivrSteps, ivrHold, limit)
 	}
 	return nil
 }
@@ -161,6 +178,7 @@ trunks:
 	for i := 1; i <= peers; i++ {
 		cfg += fmt.Sprintf("  - {number: \"%d\", destination: \"extension:%d\"}\n", 4000+i, 1000+i)
 	}
+	cfg += "  - {number: \"4900\", destination: \"flow:load\"}\n" + ivrLoadYAML
 	cfgPath := filepath.Join(e.dir, "callbox.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
@@ -183,6 +201,7 @@ trunks:
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	e.agents = nil
 	for i := 1; i <= peers; i++ {
 		a := &agent{ext: strconv.Itoa(1000 + i), port: freePort(), media: 16000 + 10*i, dir: filepath.Join(e.dir, fmt.Sprintf("agent-%d", i))}
 		os.MkdirAll(a.dir, 0o755)

@@ -3,6 +3,7 @@ package sipptest
 import (
 	"encoding/binary"
 	"math"
+	"math/rand/v2"
 	"os"
 
 	"callbox/media/g711"
@@ -18,6 +19,30 @@ type Tone struct {
 // WriteRTPPcap writes a pcap of RTP packets (20 ms each) carrying tones in G.711 with the
 // given payload type (0 PCMU, 8 PCMA), as SIPp's play_pcap_audio plays it.
 func WriteRTPPcap(path string, pt uint8, tones ...Tone) error {
+	var pcm []int16
+	phase := 0.0
+	for _, tone := range tones {
+		level := tone.Level
+		if level == 0 {
+			level = 8000
+		}
+		for range int(tone.Seconds * 50) {
+			for range 160 {
+				s := int16(0)
+				if tone.Freq > 0 {
+					s = int16(level * math.Sin(phase))
+					phase += 2 * math.Pi * tone.Freq / 8000
+				}
+				pcm = append(pcm, s)
+			}
+		}
+	}
+	return WritePCMPcap(path, pt, pcm)
+}
+
+// WritePCMPcap writes a pcap of RTP packets (20 ms each) carrying 8 kHz samples (in-band
+// DTMF from dsp.AppendDTMF, speech) in G.711 with the given payload type (0 PCMU, 8 PCMA).
+func WritePCMPcap(path string, pt uint8, pcm []int16) error {
 	var b []byte
 	// Global header: magic, v2.4, UTC offset, accuracy, snaplen, link type Ethernet.
 	b = binary.LittleEndian.AppendUint32(b, 0xa1b2c3d4)
@@ -27,44 +52,35 @@ func WriteRTPPcap(path string, pt uint8, tones ...Tone) error {
 	b = binary.LittleEndian.AppendUint32(b, 0)
 	b = binary.LittleEndian.AppendUint32(b, 65535)
 	b = binary.LittleEndian.AppendUint32(b, 1)
-	seq, ts := uint16(1000), uint32(16000)
-	n := 0
-	phase := 0.0
-	for _, tone := range tones {
-		level := tone.Level
-		if level == 0 {
-			level = 8000
-		}
-		frames := int(tone.Seconds * 50)
-		for range frames {
-			payload := make([]byte, 160)
-			for i := range payload {
-				s := int16(0)
-				if tone.Freq > 0 {
-					s = int16(level * math.Sin(phase))
-					phase += 2 * math.Pi * tone.Freq / 8000
-				}
-				if pt == 8 {
-					payload[i] = g711.LinearToAlaw(s)
-				} else {
-					payload[i] = g711.LinearToUlaw(s)
-				}
+	// Each file is a stream of its own (as a new call leg or a new source would be): played
+	// one after the other in a call, two files must not reuse each other's timestamps.
+	seq, ts, ssrc := uint16(rand.Uint32()), rand.Uint32(), rand.Uint32()
+	for n := 0; n*160 < len(pcm); n++ {
+		payload := make([]byte, 160)
+		for i := range payload {
+			s := int16(0)
+			if k := n*160 + i; k < len(pcm) {
+				s = pcm[k]
 			}
-			rtp := make([]byte, 12, 12+160)
-			rtp[0] = 0x80
-			rtp[1] = pt
-			if n == 0 {
-				rtp[1] |= 0x80
+			if pt == 8 {
+				payload[i] = g711.LinearToAlaw(s)
+			} else {
+				payload[i] = g711.LinearToUlaw(s)
 			}
-			binary.BigEndian.PutUint16(rtp[2:], seq)
-			binary.BigEndian.PutUint32(rtp[4:], ts)
-			binary.BigEndian.PutUint32(rtp[8:], 0x5eed1234)
-			rtp = append(rtp, payload...)
-			b = appendPacket(b, n, rtp)
-			seq++
-			ts += 160
-			n++
 		}
+		rtp := make([]byte, 12, 12+160)
+		rtp[0] = 0x80
+		rtp[1] = pt
+		if n == 0 {
+			rtp[1] |= 0x80
+		}
+		binary.BigEndian.PutUint16(rtp[2:], seq)
+		binary.BigEndian.PutUint32(rtp[4:], ts)
+		binary.BigEndian.PutUint32(rtp[8:], ssrc)
+		rtp = append(rtp, payload...)
+		b = appendPacket(b, n, rtp)
+		seq++
+		ts += 160
 	}
 	return os.WriteFile(path, b, 0o644)
 }

@@ -22,6 +22,16 @@ type Call struct {
 	DTMFPcap  string // RFC 4733 digits played after the audio
 	ReferTo   string // after TalkMs, transfers the call there by REFER (and then hangs up)
 	RecvReinv bool   // expects the box to re-INVITE (hold forwarded) and back
+	// Script is played once answered, after Pcap: pauses and audio (DTMF, in-band tones,
+	// speech), each pcap starting as the pause before it ends. It should be over before the
+	// box hangs up.
+	Script []Step
+}
+
+// Step is one step of a caller's script: a pause, then a pcap played (when given).
+type Step struct {
+	PauseMs int
+	Pcap    string
 }
 
 // Agent is what a SIPp callee (UAS) does.
@@ -177,7 +187,9 @@ Content-Length: 0
 
 ]]></send>
 {{if .Pcap}}  <nop><action><exec play_pcap_audio="{{.Pcap}}"/></action></nop>
-{{end}}
+{{end}}{{range .Script}}{{if .PauseMs}}  <pause milliseconds="{{.PauseMs}}"/>
+{{end}}{{if .Pcap}}  <nop><action><exec play_pcap_audio="{{.Pcap}}"/></action></nop>
+{{end}}{{end}}
 {{if .Hold}}
   <pause milliseconds="{{.HalfTalk}}"/>
   <send retrans="500"><![CDATA[

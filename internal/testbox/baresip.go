@@ -27,7 +27,7 @@ func StartBaresip(t testing.TB, box, ext, password, mic string) *Baresip {
 		t.Fatal("baresip is not installed: `make test` installs Debian's baresip")
 	}
 	dir := t.TempDir()
-	port := FreePort(t)
+	port := FreePortPair(t) // baresip also binds TLS on port+1
 	config := fmt.Sprintf(`poll_method epoll
 sip_listen 127.0.0.1:%d
 audio_player alsa,null

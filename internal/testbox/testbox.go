@@ -35,8 +35,8 @@ func moduleRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// Binary builds bin/callbox (with the race detector, as the tests run) once per process and
-// returns its path.
+// Binary builds bin/callbox (with the race detector, as the tests run, and the testclock
+// tag) once per process and returns its path.
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -46,7 +46,9 @@ func Binary(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "callbox")
-		cmd := exec.Command("go", "build", "-race", "-ldflags", "-X callbox.Version=e2e", "-o", binPath, "./cmd/callbox")
+		// The testclock tag lets a test set the IVR's clock (CALLBOX_TEST_CLOCK); released
+		// binaries are built without it.
+		cmd := exec.Command("go", "build", "-race", "-tags", "testclock", "-ldflags", "-X callbox.Version=e2e", "-o", binPath, "./cmd/callbox")
 		cmd.Dir = moduleRoot()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
@@ -75,6 +77,28 @@ func FreePort(t testing.TB) int {
 		}
 	}
 	t.Fatal("no free port")
+	return 0
+}
+
+// FreePortPair returns a port p with p and p+1 free (baresip takes p+1 for TLS).
+func FreePortPair(t testing.TB) int {
+	t.Helper()
+	for range 100 {
+		p := FreePort(t)
+		if p >= 65535 {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		if u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p+1)); err == nil {
+			u.Close()
+			return p
+		}
+	}
+	t.Fatal("no two free ports in a row")
 	return 0
 }
 

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"callbox/internal/sipptest"
+	"callbox/internal/testbox"
+	"callbox/media/dsp"
+)
+
+// What a caller of the IVR hears, heard by a real softphone.
+
+// baresipCaller is Debian's baresip calling the hotline from this machine (the loopback
+// trunk): its microphone is a WAV file (with in-band DTMF in it), and it dumps what it hears.
+func baresipCaller(t *testing.T, box, number string, mic string) string {
+	t.Helper()
+	dir := t.TempDir()
+	port := testbox.FreePort(t)
+	config := fmt.Sprintf(`poll_method epoll
+sip_listen 127.0.0.1:%d
+audio_player alsa,null
+audio_alert alsa,null
+audio_source aufile,%s
+audio_srate 8000
+audio_channels 1
+module_path /usr/lib/baresip/modules
+module g711.so
+module aufile.so
+module alsa.so
+module sndfile.so
+module_app account.so
+module_app menu.so
+snd_path %s
+`, port, mic, dir)
+	// No registration: the box knows the loopback trunk by its address.
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte("<sip:"+number+"@127.0.0.1>;regint=0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	cmd := exec.CommandContext(ctx, "baresip", "-f", dir, "-e", "/dial sip:4000@"+box)
+	log, err := os.Create(filepath.Join(dir, "baresip.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); log.Close(); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if t.Failed() {
+			out, _ := os.ReadFile(filepath.Join(dir, "baresip.log"))
+			t.Logf("baresip log:\n%s", out)
+		}
+	})
+	return dir
+}
+
+// TestIVRBaresipCallerHearsTheMenuRingbackAndSurvey has a real softphone call the hotline:
+// it presses 1 and later 5 as in-band tones in its microphone audio, and what it heard is
+// checked: the spoken menu, the box's ringback while the agent's phone rang, the question.
+func TestIVRBaresipCallerHearsTheMenuRingbackAndSurvey(t *testing.T) {
+	if _, err := exec.LookPath("baresip"); err != nil {
+		t.Fatal("baresip is not installed: `make test` installs it")
+	}
+	b := startIVRBox(t)
+	ag := agent(t, b.sipBox, "1001", sipptest.Agent{RingMs: 2000, ByeFirst: true, TalkMs: 2000}, true)
+	pcm := dsp.AppendSilence(nil, 1500*time.Millisecond)
+	pcm, _ = dsp.AppendDTMF(pcm, '1', -9, -7, 150*time.Millisecond)
+	pcm = dsp.AppendSilence(pcm, 6500*time.Millisecond)
+	pcm, _ = dsp.AppendDTMF(pcm, '5', -9, -7, 150*time.Millisecond)
+	pcm = dsp.AppendSilence(pcm, 6*time.Second)
+	mic := filepath.Join(t.TempDir(), "mic.wav")
+	if err := writeWAV16(mic, pcm); err != nil {
+		t.Fatal(err)
+	}
+	n := b.callCount(t)
+	phone := baresipCaller(t, b.sip, "5550142", mic)
+	ag.MustSucceed("agent")
+	b.waitCalls(t, n+1)
+	rec := b.lastCall(t)
+	if got := path(rec); got != "screen hours menu [1 in-band] →group:support" {
+		t.Errorf("IVR path %q", got)
+	}
+	if rec.Result != "answered" || rec.Survey != 5 {
+		t.Fatalf("record: result %s survey %d\n%+v", rec.Result, rec.Survey, rec.Events)
+	}
+	files, _ := filepath.Glob(filepath.Join(phone, "dump-*-dec.wav"))
+	if len(files) == 0 {
+		t.Fatal("baresip dumped nothing it heard")
+	}
+	heard, rate, _, err := testbox.ReadWAV16(files[0])
+	if err != nil || rate != 8000 {
+		t.Fatalf("%v, rate %d", err, rate)
+	}
+	// In 100 ms windows: speech (loud, not the ringback tones), ringback (440 + 480 Hz).
+	var kinds []byte
+	for i := 0; i+800 <= len(heard); i += 800 {
+		w := heard[i : i+800]
+		switch {
+		case testbox.ToneLevel(w, 8000, 440)+testbox.ToneLevel(w, 8000, 480) > 0.4:
+			kinds = append(kinds, 'r')
+		case rms(w) > 300:
+			kinds = append(kinds, 's')
+		default:
+			kinds = append(kinds, '.')
+		}
+	}
+	heardAs := string(kinds)
+	// The menu (spoken, until the key), then ringback for the 2 s the agent's phone rang,
+	// then after the conversation the spoken question.
+	// (The agent echoes the caller's quiet microphone.)
+	ring := strings.Index(heardAs, strings.Repeat("r", 12))
+	quiet := strings.Index(heardAs[max(ring, 0):], strings.Repeat(".", 10))
+	if ring < 0 || quiet < 0 || strings.Count(heardAs[:ring], "s") < 5 || strings.Count(heardAs[ring+quiet:], "s") < 10 {
+		t.Errorf("what the caller heard, by 100 ms (s speech, r ringback, . quiet):\n%s", heardAs)
+	}
+}
+
+// writeWAV16 writes 8 kHz mono 16-bit samples as a WAV file.
+func writeWAV16(path string, pcm []int16) error {
+	data := make([]byte, 44+2*len(pcm))
+	copy(data, "RIFF")
+	binary.LittleEndian.PutUint32(data[4:], uint32(36+2*len(pcm)))
+	copy(data[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(data[16:], 16)
+	binary.LittleEndian.PutUint16(data[20:], 1)
+	binary.LittleEndian.PutUint16(data[22:], 1)
+	binary.LittleEndian.PutUint32(data[24:], 8000)
+	binary.LittleEndian.PutUint32(data[28:], 16000)
+	binary.LittleEndian.PutUint16(data[32:], 2)
+	binary.LittleEndian.PutUint16(data[34:], 16)
+	copy(data[36:], "data")
+	binary.LittleEndian.PutUint32(data[40:], uint32(2*len(pcm)))
+	for i, v := range pcm {
+		binary.LittleEndian.PutUint16(data[44+2*i:], uint16(v))
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+func rms(pcm []int16) float64 {
+	var sum float64
+	for _, v := range pcm {
+		sum += float64(v) * float64(v)
+	}
+	return math.Sqrt(sum / float64(len(pcm)))
+}
