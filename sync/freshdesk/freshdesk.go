@@ -160,17 +160,13 @@ func (f *Freshdesk) note(ctx context.Context, ticket, text string) outbox.Result
 }
 
 func (f *Freshdesk) recording(ctx context.Context, ticket string, step event.Step) outbox.Result {
-	if ticket == "" {
-		return outbox.Permanent(fmt.Errorf("no ticket to attach the recording to"))
-	}
-	text := adapter.RecordingText(step.Event)
-	if f.d.Recording == config.RecordingLink {
-		link := ""
-		if r := step.Event.Data.Recording; r != nil {
-			link = f.deps.Link(r.ID)
-		}
-		return f.note(ctx, ticket, text+"\n"+link)
-	}
+	return f.deps.RecordingStep(ticket, step, f.d.Recording == config.RecordingLink,
+		func(text string) outbox.Result { return f.note(ctx, ticket, text) },
+		func(text string) outbox.Result { return f.attachNote(ctx, ticket, text, step) })
+}
+
+// attachNote puts the call's audio on the ticket with text.
+func (f *Freshdesk) attachNote(ctx context.Context, ticket, text string, step event.Step) outbox.Result {
 	file, size, bad := f.deps.Files.Open(step.RecordingPath)
 	if bad != nil {
 		return *bad

@@ -129,24 +129,17 @@ func (rt *RT) comment(ctx context.Context, ticket, text string, attachments []ma
 }
 
 func (rt *RT) recording(ctx context.Context, ticket string, step event.Step) outbox.Result {
-	if ticket == "" {
-		return outbox.Permanent(fmt.Errorf("no ticket to attach the recording to"))
-	}
-	text := adapter.RecordingText(step.Event)
-	if rt.d.Recording == config.RecordingLink {
-		link := ""
-		if r := step.Event.Data.Recording; r != nil {
-			link = rt.deps.Link(r.ID)
-		}
-		return rt.comment(ctx, ticket, text+"\n"+link, nil)
-	}
-	audio, bad := rt.deps.Files.Read(step.RecordingPath)
-	if bad != nil {
-		return *bad
-	}
-	return rt.comment(ctx, ticket, text, []map[string]string{{
-		"FileName": adapter.FileName(step.Event), "FileType": "audio/wav", "FileContent": base64.StdEncoding.EncodeToString(audio),
-	}})
+	return rt.deps.RecordingStep(ticket, step, rt.d.Recording == config.RecordingLink,
+		func(text string) outbox.Result { return rt.comment(ctx, ticket, text, nil) },
+		func(text string) outbox.Result {
+			audio, bad := rt.deps.Files.Read(step.RecordingPath)
+			if bad != nil {
+				return *bad
+			}
+			return rt.comment(ctx, ticket, text, []map[string]string{{
+				"FileName": adapter.FileName(step.Event), "FileType": "audio/wav", "FileContent": base64.StdEncoding.EncodeToString(audio),
+			}})
+		})
 }
 
 func (rt *RT) survey(ctx context.Context, ticket string, step event.Step) outbox.Result {

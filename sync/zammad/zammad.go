@@ -210,24 +210,17 @@ func (z *Zammad) article(ctx context.Context, ticket, body string, attachments [
 }
 
 func (z *Zammad) recording(ctx context.Context, ticket string, step event.Step) outbox.Result {
-	if ticket == "" {
-		return outbox.Permanent(fmt.Errorf("no ticket to attach the recording to"))
-	}
-	text := adapter.RecordingText(step.Event)
-	if z.d.Recording == config.RecordingLink {
-		link := ""
-		if r := step.Event.Data.Recording; r != nil {
-			link = z.deps.Link(r.ID)
-		}
-		return z.article(ctx, ticket, text+"\n"+link, nil)
-	}
-	audio, bad := z.deps.Files.Read(step.RecordingPath)
-	if bad != nil {
-		return *bad
-	}
-	return z.article(ctx, ticket, text, []map[string]string{{
-		"filename": adapter.FileName(step.Event), "data": base64.StdEncoding.EncodeToString(audio), "mime-type": "audio/wav",
-	}})
+	return z.deps.RecordingStep(ticket, step, z.d.Recording == config.RecordingLink,
+		func(text string) outbox.Result { return z.article(ctx, ticket, text, nil) },
+		func(text string) outbox.Result {
+			audio, bad := z.deps.Files.Read(step.RecordingPath)
+			if bad != nil {
+				return *bad
+			}
+			return z.article(ctx, ticket, text, []map[string]string{{
+				"filename": adapter.FileName(step.Event), "data": base64.StdEncoding.EncodeToString(audio), "mime-type": "audio/wav",
+			}})
+		})
 }
 
 func (z *Zammad) survey(ctx context.Context, ticket string, step event.Step) outbox.Result {

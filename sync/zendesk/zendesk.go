@@ -252,17 +252,15 @@ func (z *Zendesk) comment(ctx context.Context, ticket string, comment map[string
 }
 
 func (z *Zendesk) recording(ctx context.Context, ticket string, step event.Step) outbox.Result {
-	if ticket == "" {
-		return outbox.Permanent(fmt.Errorf("no ticket to attach the recording to"))
-	}
-	text := adapter.RecordingText(step.Event)
-	if z.d.Recording == config.RecordingLink {
-		link := ""
-		if r := step.Event.Data.Recording; r != nil {
-			link = z.deps.Link(r.ID)
-		}
-		return z.comment(ctx, ticket, map[string]any{"body": text + "\n" + link, "public": false})
-	}
+	return z.deps.RecordingStep(ticket, step, z.d.Recording == config.RecordingLink,
+		func(text string) outbox.Result {
+			return z.comment(ctx, ticket, map[string]any{"body": text, "public": false})
+		},
+		func(text string) outbox.Result { return z.attachUpload(ctx, ticket, text, step) })
+}
+
+// attachUpload puts the call's audio on the ticket with text.
+func (z *Zendesk) attachUpload(ctx context.Context, ticket, text string, step event.Step) outbox.Result {
 	f, size, bad := z.deps.Files.Open(step.RecordingPath)
 	if bad != nil {
 		return *bad
