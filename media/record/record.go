@@ -76,6 +76,9 @@ type Result struct {
 	Late     int64 // frames that arrived after their place in the file was written
 }
 
+// drainEvery is how often the writer takes the queued frames.
+const drainEvery = 60 * time.Millisecond
+
 // maxPayload is the largest frame a slot holds: 40 ms of L16, 80 ms of G.711.
 const maxPayload = 640
 
@@ -239,15 +242,16 @@ func (r *Recorder) Close() (Result, error) {
 // writes what is settled to the file.
 func (r *Recorder) run(ctx context.Context) {
 	defer close(r.done)
-	tick := time.NewTicker(time.Second)
+	// The writer wakes on a clock, not for every frame: at hundreds of calls a wake-up per
+	// frame costs the box more than placing and writing the audio does. The hold-back
+	// (200 ms) covers the frames that wait for the next wake-up.
+	tick := time.NewTicker(drainEvery)
 	defer tick.Stop()
 	for {
 		select {
-		case s := <-r.queue:
-			r.take(s)
 		case <-tick.C:
-			// Nobody is talking (or sending): the file still grows with the call. Frames
-			// queued before now are placed first, or they would find their place written.
+			// Frames queued before now are placed first, or they would find their place
+			// written; then the file grows to now, talk or no talk.
 			now := r.opts.Now().Sub(r.start).Nanoseconds()
 			r.drain()
 			r.flush(r.tl.settled(now))
