@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -35,6 +34,9 @@ type call struct {
 	conv     *ivr.Conversation // the IVR's side of the call, once it has one (ivr.go)
 	survey   bool              // ask the survey question when the callee hangs up
 	talkEnd  time.Time         // when the conversation ended, if the call went on (survey)
+	q        *queued           // the call's side in the queues, once it joins one (queue.go)
+	// recordOverride is a queue's say on recording its calls (nil: as the box says).
+	recordOverride *bool
 }
 
 type legEvent struct {
@@ -90,33 +92,8 @@ func (c *call) watch(l callbox.Leg) {
 // (channels such as a timer or a context's Done) that fires first, with ok false. It selects
 // over the legs' own channels, so a call needs no goroutine per leg to gather its events.
 func (c *call) wait(extra ...any) (le legEvent, fired int, ok bool) {
-	for {
-		cases := make([]reflect.SelectCase, 0, len(c.watched)+len(extra))
-		legs := make([]callbox.Leg, 0, len(c.watched))
-		for _, l := range c.watched {
-			if !c.ended[l] {
-				cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(l.Events())})
-				legs = append(legs, l)
-			}
-		}
-		for _, x := range extra {
-			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(x)})
-		}
-		i, v, recvOK := reflect.Select(cases)
-		if i >= len(legs) {
-			return legEvent{}, i - len(legs), false
-		}
-		l := legs[i]
-		if !recvOK {
-			c.ended[l] = true
-			continue
-		}
-		ev := v.Interface().(callbox.LegEvent)
-		if ev.Kind == callbox.LegHangup {
-			c.ended[l] = true
-		}
-		return legEvent{l, ev}, -1, true
-	}
+	le, fired, _, ok = c.waitValue(extra...)
+	return le, fired, ok
 }
 
 func (c *call) run() {
@@ -133,6 +110,14 @@ func (c *call) run() {
 func (c *call) route() (result string, cause callbox.Cause, side callbox.HangupSide) {
 	cfg := c.sb.config()
 	o := c.offer
+	if o.Extension != "" && c.sb.queues != nil && isFeatureCode(o.To) {
+		ctx, cancel := c.qctx()
+		res, ok, err := c.sb.queues.Feature(ctx, o.Extension, o.To)
+		cancel()
+		if ok {
+			return c.feature(res, err)
+		}
+	}
 	if in, ok := cfg.InboundFor(o.Trunk, o.To); ok && (o.Trunk != "" || o.Extension != "") {
 		c.rec.DID = in.Number
 		c.survey = in.Survey
@@ -252,7 +237,9 @@ func (c *call) connect(d config.Destination, ringTimeout time.Duration) (string,
 		c.rec.Trunk = callee.Trunk()
 	}
 	c.event("answered", callee, "by", callee.Remote().Number)
+	busy := c.agentsBusy()
 	result, cause, side := c.talk(callee, unbridge)
+	c.agentsFree(busy)
 	return result, cause, side, ivr.Answered
 }
 
@@ -374,15 +361,43 @@ func (c *call) endCause() callbox.Cause {
 
 // talk bridges caller and callee until one hangs up, following hold and blind transfer.
 func (c *call) talk(callee callbox.Leg, unbridge func()) (string, callbox.Cause, callbox.HangupSide) {
+	t := c.converse(callee, unbridge)
+	return t.Result, t.Cause, t.Side
+}
+
+// converse carries the conversation between caller and callee until one hangs up,
+// following hold and blind transfer; for a queue call also the queues' actions (the agent
+// taken off it, the call moved elsewhere) and supervisors.
+func (c *call) converse(callee callbox.Leg, unbridge func()) talkEnd {
 	defer func() { unbridge() }()
+	end := func(result string, cause callbox.Cause, side callbox.HangupSide) talkEnd {
+		return talkEnd{Ending: ivr.Ending{Result: result, Cause: cause, Side: side}}
+	}
 	for {
-		le, _, ok := c.wait(c.ctx.Done())
+		if c.q != nil {
+			if x, ok := c.q.inbox.next(); ok {
+				if t, over := c.talkItem(x, callee, &unbridge); over {
+					return t
+				}
+				continue
+			}
+		}
+		le, fired, ok := c.wait(c.ctx.Done(), c.inboxReady())
 		if !ok {
+			if fired == 1 {
+				continue // the queues' inbox
+			}
 			cause := c.endCause()
 			c.event("hangup", nil, "cause", string(cause), "side", "box")
+			c.endSupervision(&unbridge)
+			c.queueOver()
 			c.hangup(callee, cause)
 			c.hangup(c.caller, cause)
-			return "answered", cause, callbox.SideBox
+			return end("answered", cause, callbox.SideBox)
+		}
+		if s := c.supervisorFor(le.leg); s != nil {
+			c.supervisorEvent(s, le, callee, &unbridge)
+			continue
 		}
 		{
 			if le.leg != c.caller && le.leg != callee {
@@ -396,6 +411,10 @@ func (c *call) talk(callee callbox.Leg, unbridge func()) (string, callbox.Cause,
 			switch le.ev.Kind {
 			case callbox.LegHangup:
 				c.event("hangup", le.leg, "cause", string(le.ev.Cause), "side", string(side))
+				// Supervisors leave with the conversation, and the agent is free (wrap-up)
+				// from now on, whatever follows for the caller.
+				c.endSupervision(&unbridge)
+				c.queueOver()
 				if le.leg == callee && c.survey {
 					// The caller stays on the line for the survey question; the
 					// conversation (talk time, recording) is over.
@@ -404,10 +423,10 @@ func (c *call) talk(callee callbox.Leg, unbridge func()) (string, callbox.Cause,
 					c.talkEnd = c.sb.now()
 					c.finishRecording()
 					c.askSurvey()
-					return "answered", le.ev.Cause, side
+					return end("answered", le.ev.Cause, side)
 				}
 				c.hangup(other, callbox.CauseNormal)
-				return "answered", le.ev.Cause, side
+				return end("answered", le.ev.Cause, side)
 			case callbox.LegHold, callbox.LegUnhold:
 				on := le.ev.Kind == callbox.LegHold
 				c.event(le.ev.Kind.String(), le.leg)
@@ -419,9 +438,11 @@ func (c *call) talk(callee callbox.Leg, unbridge func()) (string, callbox.Cause,
 			case callbox.LegDTMF:
 				c.event("dtmf", le.leg, "digit", string(le.ev.Digit))
 			case callbox.LegTransfer:
+				c.endSupervision(&unbridge)
+				c.queueOver() // the agent handed the caller on: the queue call is over for them
 				next, ok := c.transfer(le.leg, other, le.ev.Target)
 				if !ok {
-					return "answered", callbox.CauseNormal, side
+					return end("answered", callbox.CauseNormal, side)
 				}
 				unbridge()
 				callee = next // transfer made the party left behind the caller
@@ -501,7 +522,11 @@ func (c *call) hangupAsync(l callbox.Leg, cause callbox.Cause) {
 
 func (c *call) startRecording() {
 	cfg := c.sb.config()
-	if c.sb.recorder == nil || c.record != nil || !cfg.ShouldRecord(c.rec.DID, c.rec.Extension, c.offer.Extension) {
+	want := cfg.ShouldRecord(c.rec.DID, c.rec.Extension, c.offer.Extension)
+	if c.recordOverride != nil {
+		want = *c.recordOverride
+	}
+	if c.sb.recorder == nil || c.record != nil || !want {
 		return
 	}
 	r, err := c.sb.recorder.Start(c.ctx, c.rec.ID, c.sb.now())
@@ -536,7 +561,7 @@ func (c *call) finish(result string, cause callbox.Cause, side callbox.HangupSid
 		c.sb.metrics.talk.Observe(c.rec.TalkTime.Seconds())
 	}
 	c.finishRecording()
-	if c.callee != nil {
+	if c.callee != nil && c.caller != nil {
 		c.rec.Media = mediaStats(c.caller, c.callee)
 	} else if c.conv != nil {
 		c.rec.Media = callerStats(c.caller)

@@ -25,8 +25,8 @@ func newIVR(cfg *config.Config, dataDir string, db *store.DB, reg prometheus.Reg
 }
 
 // ivrProblems checks what a configuration's IVR needs of the machine: espeak-ng for text
-// prompts, and each recorded prompt on disk (in the default language at least). They are
-// reported like the file's own problems, at the prompt's place.
+// prompts, each recorded prompt on disk (in the default language at least), and music on
+// hold. They are reported like the file's own problems, at their place in the file.
 func ivrProblems(ctx context.Context, cfg *config.Config, dataDir string) config.Problems {
 	var ps config.Problems
 	if texts := cfg.SpokenTexts(); len(texts) > 0 {
@@ -47,6 +47,16 @@ func ivrProblems(ctx context.Context, cfg *config.Config, dataDir string) config
 				ps = append(ps, config.Problem{File: cfg.File, Pos: r.Pos, Reason: "prompt " + r.Part.Name + ": " + callbox.ErrorMessage(err) +
 					"; or name a prompt of ivr.prompts"})
 			}
+		}
+	}
+	if m := cfg.MusicOnHold; m.Dir != "" {
+		dir := m.Dir
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(dataDir, dir)
+		}
+		if _, err := prompt.NewMusic(dir, false, nil, slog.New(slog.DiscardHandler)).Files(); err != nil {
+			ps = append(ps, config.Problem{File: cfg.File, Pos: m.Field("dir"), Reason: "music_on_hold: " + callbox.ErrorMessage(err) +
+				"; or leave dir out for the box's own tune"})
 		}
 	}
 	return ps
