@@ -233,3 +233,288 @@ queues:
 		t.Errorf("queue after: %+v", v)
 	}
 }
+
+// TestQueueUnansweredOfferGoesToTheNextAgent has the first agent's phone ring out: the
+// offer is cancelled (SIPp gets the CANCEL) and the next agent takes the call.
+func TestQueueUnansweredOfferGoesToTheNextAgent(t *testing.T) {
+	b := startQueueBox(t, `agents:
+  - {extension: "1001", auto_login: true}
+  - {extension: "1002", auto_login: true}
+queues:
+  - {name: support, strategy: linear, members: ["1001", "1002"], ring_timeout: 3s, retry: 1s}
+`)
+	slow := queueAgent(t, b, "1001", sipptest.Agent{NoAnswer: true}, 1)
+	good := queueAgent(t, b, "1002", sipptest.Agent{RingMs: 300}, 1)
+	caller := queueCaller(t, b, "2125550121", sipptest.Call{TalkMs: 6000, ByeFirst: true})
+	caller.MustSucceed("caller")
+	slow.MustSucceed("agent 1001 (rings out, cancelled)")
+	good.MustSucceed("agent 1002")
+	b.waitCalls(t, 1)
+	rec := b.lastCall(t)
+	if rec.Result != "answered" || rec.Agent != "1002" || rec.HangupSide != callbox.SideCaller {
+		t.Fatalf("record: %+v\n%s", rec, timeline(rec))
+	}
+	var offers []string
+	noAnswer := false
+	for _, e := range rec.Events {
+		switch {
+		case e.Kind == "queue.offer":
+			offers = append(offers, e.Detail["agent"])
+		case e.Kind == "queue.offer-ended" && e.Detail["agent"] == "1001" && e.Detail["reason"] == "no-answer":
+			noAnswer = true
+		}
+	}
+	if !slices.Equal(offers, []string{"1001", "1002"}) || !noAnswer {
+		t.Errorf("offers %v, 1001 rang out: %v\n%s", offers, noAnswer, timeline(rec))
+	}
+	var a queue.AgentView
+	if err := b.SocketJSON("GET", "/api/v1/agents/1001", &a); err != nil || a.Missed != 1 {
+		t.Errorf("agent 1001 after ringing out: %+v %v", a, err)
+	}
+}
+
+// TestQueueReturningCallerReachesTheSameAgent: a caller served by 1002 calls again; with a
+// sticky window the call goes to 1002 although 1001 has been idle longer, and the record
+// says the sticky agent took it.
+func TestQueueReturningCallerReachesTheSameAgent(t *testing.T) {
+	b := startQueueBox(t, `agents:
+  - {extension: "1001", auto_login: true}
+  - {extension: "1002", auto_login: true}
+queues:
+  - {name: support, strategy: longest-idle, members: ["1001", "1002"], ring_timeout: 5s, retry: 1s,
+     sticky_window: 1h, sticky_wait: 10s}
+`)
+	bob := queueAgent(t, b, "1002", sipptest.Agent{RingMs: 200, ByeFirst: true, TalkMs: 1000}, 2)
+	b.MustCLI("agent", "pause", "1001")
+	queueCaller(t, b, "2125550131", sipptest.Call{}).MustSucceed("first call")
+	b.waitCalls(t, 1)
+	if rec := b.lastCall(t); rec.Agent != "1002" {
+		t.Fatalf("first call: %+v\n%s", rec, timeline(rec))
+	}
+	b.MustCLI("agent", "unpause", "1001")
+	queueCaller(t, b, "2125550131", sipptest.Call{}).MustSucceed("second call")
+	bob.MustSucceed("agent 1002")
+	b.waitCalls(t, 2)
+	rec := b.lastCall(t)
+	offer := eventDetail(rec, "queue.offer")
+	if rec.Agent != "1002" || !slices.Contains(rec.Flags, "sticky") || offer["agent"] != "1002" || offer["sticky"] != "true" {
+		t.Fatalf("returning call: agent %s flags %v\n%s", rec.Agent, rec.Flags, timeline(rec))
+	}
+	if d := eventDetail(rec, "queue.bridge"); d["sticky_agent"] != "1002" || d["sticky_hit"] != "true" {
+		t.Errorf("bridge: %v", d)
+	}
+	v := queueView(t, b, "support")
+	if v.Today.StickyHits != 1 {
+		t.Errorf("sticky hits %d", v.Today.StickyHits)
+	}
+}
+
+// TestQueueMobileAgentPressesOne: an agent logged in on their mobile takes a queue call
+// through the provider's trunk; the provider (SIPp) answers and sends RFC 4733 "1" after
+// the box asked for it, and only then is the caller bridged.
+func TestQueueMobileAgentPressesOne(t *testing.T) {
+	b := startQueueBox(t, `agents:
+  - {extension: "1002", mobile: "95550177", mobile_ring: mobile}
+queues:
+  - {name: support, strategy: linear, members: ["1002"], ring_timeout: 5s, retry: 1s}
+`)
+	b.MustCLI("agent", "login", "1002", "--mobile")
+	if out := b.MustCLI("agents"); !strings.Contains(out, "yes") {
+		t.Errorf("agents shows no mobile login:\n%s", out)
+	}
+	mobile := sipptest.Start(t, sipptest.Options{XML: sipptest.Agent{RingMs: 500, Pcap: dtmf("1"), Expect: []string{`INVITE sip:5550177@`}}.XML(),
+		Port: b.provider, Timeout: 60 * time.Second})
+	caller := queueCaller(t, b, "2125550141", sipptest.Call{TalkMs: 7000, ByeFirst: true})
+	caller.MustSucceed("caller")
+	mobile.MustSucceed("mobile agent")
+	b.waitCalls(t, 1)
+	rec := b.lastCall(t)
+	if rec.Result != "answered" || rec.Agent != "1002" {
+		t.Fatalf("record: %+v\n%s", rec, timeline(rec))
+	}
+	key := eventDetail(rec, "queue.confirm-key")
+	if eventDetail(rec, "queue.confirm") == nil || key["key"] != "1" || key["valid"] != "true" || key["source"] != "event" {
+		t.Errorf("no confirmation by RFC 4733 1:\n%s", timeline(rec))
+	}
+	var confirmed, bridged time.Time
+	for _, e := range rec.Events {
+		switch e.Kind {
+		case "queue.confirm-key":
+			confirmed = e.At
+		case "queue.bridge":
+			bridged = e.At
+		}
+	}
+	if bridged.IsZero() || bridged.Before(confirmed) {
+		t.Errorf("bridged at %s, confirmed at %s", bridged, confirmed)
+	}
+}
+
+// TestQueueCallbackKeepsItsPlace: a caller presses the callback key and hangs up; they stay
+// first in the queue as a callback, ahead of the caller who came after them, and when an
+// agent is free the box calls the agent first, then the caller (through the provider).
+func TestQueueCallbackKeepsItsPlace(t *testing.T) {
+	b := startQueueBox(t, `agents:
+  - {extension: "1001", auto_login: true}
+queues:
+  - {name: support, strategy: linear, members: ["1001"], ring_timeout: 5s, retry: 1s, callback_key: "5"}
+`)
+	b.MustCLI("agent", "pause", "1001")
+	first := queueCaller(t, b, "2125550151", sipptest.Call{Script: []sipptest.Step{{PauseMs: 1500, Pcap: dtmf("5")}}})
+	waitQueue(t, b, "support", "the first caller", func(v queue.QueueView) bool { return v.Waiting == 1 })
+	second := queueCaller(t, b, "2125550152", sipptest.Call{})
+	first.MustSucceed("caller asking for a callback")
+	b.waitCalls(t, 1)
+	rec := b.lastCall(t)
+	if rec.Result != "callback" || !slices.Contains(rec.Flags, "callback") || eventDetail(rec, "queue.callback")["number"] != "+12125550151" {
+		t.Fatalf("the caller's record: %+v\n%s", rec, timeline(rec))
+	}
+	v := waitQueue(t, b, "support", "a callback and a caller", func(v queue.QueueView) bool { return v.Waiting == 1 && v.Callbacks == 1 })
+	if len(v.Callers) != 2 || v.Callers[0].Number != "+12125550151" || v.Callers[0].State != "callback" || v.Callers[0].Position != 1 ||
+		v.Callers[1].Number != "+12125550152" {
+		t.Fatalf("callers: %+v", v.Callers)
+	}
+	if out := b.MustCLI("queue", "show", "support"); !strings.Contains(out, "1 callbacks") || !strings.Contains(out, "callback") {
+		t.Errorf("queue show:\n%s", out)
+	}
+	customer := sipptest.Start(t, sipptest.Options{XML: sipptest.Agent{RingMs: 500, Expect: []string{`INVITE sip:\+12125550151@`}}.XML(),
+		Port: b.provider, Echo: true, Timeout: 60 * time.Second})
+	alice := queueAgent(t, b, "1001", sipptest.Agent{RingMs: 200, ByeFirst: true, TalkMs: 1500}, 2)
+	b.MustCLI("agent", "unpause", "1001")
+	customer.MustSucceed("the caller called back")
+	second.MustSucceed("second caller")
+	alice.MustSucceed("agent")
+	b.waitCalls(t, 3)
+	recs := allCalls(t, b)
+	var back callbox.Record
+	for _, r := range recs {
+		if r.Direction == callbox.Outbound {
+			back = r
+		}
+	}
+	if back.ID == "" || back.To != "+12125550151" || back.Agent != "1001" || back.Queue != "support" || back.Result != "answered" ||
+		back.Variables["queue_call"] != rec.ID || !slices.Contains(back.Flags, "callback") || back.Answered == nil {
+		t.Fatalf("the callback's record: %+v\n%s", back, timelines(recs))
+	}
+	// The agent rang first, then the caller.
+	var agentAnswered, dialled time.Time
+	for _, e := range back.Events {
+		switch e.Kind {
+		case "queue.answered":
+			agentAnswered = e.At
+		case "queue.dial-caller":
+			dialled = e.At
+		}
+	}
+	if agentAnswered.IsZero() || dialled.Before(agentAnswered) {
+		t.Errorf("agent answered %s, caller dialled %s", agentAnswered, dialled)
+	}
+	later := callFrom(t, recs, "+12125550152")
+	if later.Answered == nil || !later.Answered.After(*back.Answered) {
+		t.Errorf("the later caller was answered before the callback:\n%s", timelines(recs))
+	}
+	if v := queueView(t, b, "support"); v.Today.Callbacks != 1 || v.Callbacks != 0 {
+		t.Errorf("after: %+v", v.Today)
+	}
+}
+
+// TestQueueOverflowAtMaxWait: nobody takes the call within the queue's maximum wait; the
+// caller, told their position on joining, goes to the overflow extension.
+func TestQueueOverflowAtMaxWait(t *testing.T) {
+	b := startQueueBox(t, `agents:
+  - {extension: "1001", auto_login: true}
+queues:
+  - {name: support, members: ["1001"], max_wait: 10s, overflow: "extension:1003", announce_every: 30s}
+`)
+	b.MustCLI("agent", "pause", "1001")
+	carol := queueAgent(t, b, "1003", sipptest.Agent{RingMs: 300}, 1)
+	// The caller stays on the line 14 s from the box's answer: 10 s in the queue, then a
+	// few seconds with 1003.
+	caller := queueCaller(t, b, "2125550161", sipptest.Call{TalkMs: 14000, ByeFirst: true})
+	caller.MustSucceed("caller")
+	carol.MustSucceed("overflow extension")
+	b.waitCalls(t, 1)
+	rec := b.lastCall(t)
+	over := eventDetail(rec, "queue.overflow")
+	if rec.Result != "answered" || rec.Extension != "1003" || !slices.Contains(rec.Flags, "overflow") ||
+		over["reason"] != "timeout" || over["to"] != "extension:1003" {
+		t.Fatalf("record: %+v\n%s", rec, timeline(rec))
+	}
+	if a := eventDetail(rec, "queue.announce"); a["what"] != "position" || a["position"] != "1" {
+		t.Errorf("no position announced on joining:\n%s", timeline(rec))
+	}
+	var joined, overflowed time.Time
+	for _, e := range rec.Events {
+		switch e.Kind {
+		case "queue.join":
+			joined = e.At
+		case "queue.overflow":
+			overflowed = e.At
+		}
+	}
+	if w := overflowed.Sub(joined); w < 10*time.Second || w > 12*time.Second {
+		t.Errorf("overflow after %s, want 10s", w)
+	}
+	if v := queueView(t, b, "support"); v.Today.Overflowed != 1 {
+		t.Errorf("today: %+v", v.Today)
+	}
+}
+
+// phoneDials has extension ext's phone (SIPp from 127.0.0.2, with its password) dial
+// number and wait for the box to hang up.
+func phoneDials(t *testing.T, b *sipBox, ext, number string) {
+	t.Helper()
+	sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Auth: true, From: ext}.XML(), Target: b.sip, Service: number,
+		User: ext, Password: "secret-" + ext, Timeout: 30 * time.Second, Args: []string{"-i", "127.0.0.2"}}).MustSucceed(ext + " dials " + number)
+}
+
+// TestQueueFeatureCodesFromThePhone: an agent logs out and in with *45 and pauses with *46
+// from their desk phone; the box answers each time, says what it did and hangs up.
+func TestQueueFeatureCodesFromThePhone(t *testing.T) {
+	b := startQueueBox(t, `agents:
+  - {extension: "1001", auto_login: true}
+queues:
+  - {name: support, members: ["1001"]}
+feature_codes: {pause: "*47"}
+`)
+	state := func() queue.AgentView {
+		var a queue.AgentView
+		if err := b.SocketJSON("GET", "/api/v1/agents/1001", &a); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	steps := []struct {
+		dial  string
+		state queue.State
+	}{
+		{"*45", queue.StateLoggedOut},
+		{"*45", queue.StateAvailable},
+		{"*47", queue.StatePaused},
+		{"*47", queue.StateAvailable},
+	}
+	for i, s := range steps {
+		phoneDials(t, b, "1001", s.dial)
+		if a := state(); a.State != s.state {
+			t.Fatalf("after %s: %s, want %s", s.dial, a.State, s.state)
+		}
+		b.waitCalls(t, i+1)
+		rec := b.lastCall(t)
+		if rec.Result != "feature" || eventDetail(rec, "feature")["code"] != s.dial || !hasEvent(rec, "ivr.answer") {
+			t.Errorf("record of %s: %+v\n%s", s.dial, rec, timeline(rec))
+		}
+	}
+	phoneDials(t, b, "1001", "*47")
+	if out := b.MustCLI("agents"); !strings.Contains(out, "paused (phone)") {
+		t.Errorf("agents:\n%s", out)
+	}
+	// Not an agent: told so, nothing changes.
+	phoneDials(t, b, "1004", "*45")
+	b.waitCalls(t, 6)
+	if rec := b.lastCall(t); eventDetail(rec, "feature.failed") == nil {
+		t.Errorf("a non-agent's login:\n%s", timeline(rec))
+	}
+	// The default pause code is no feature code here: it is refused like any unknown number.
+	sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Auth: true, From: "1001", Expect: 404}.XML(), Target: b.sip, Service: "*46",
+		User: "1001", Password: "secret-1001", Args: []string{"-i", "127.0.0.2"}}).MustSucceed("*46 refused")
+}
