@@ -105,20 +105,24 @@ func (cf *conference) join(clock *session.Clock, leg callbox.Leg, mode queue.Fea
 	return p
 }
 
-// applyPresets sets who hears whom (cf.mu held): everybody hears everybody, then each
-// supervisor's mode in the order they came.
+// applyPresets sets who hears whom (cf.mu held). Whether a party is heard depends on the
+// speaker alone: caller, agent and a supervisor who barged in are heard by all, a whisper
+// only by the agent, a listener by nobody. With one supervisor this is the mixer's
+// Listen, Whisper or Barge; with several, each keeps its promise whoever else is on.
 func (cf *conference) applyPresets() {
-	for _, p := range cf.parties {
-		if p.mode == "" {
-			continue
-		}
-		switch p.mode {
-		case queue.FeatureListen:
-			cf.mixer.Listen(p.mp)
-		case queue.FeatureWhisper:
-			cf.mixer.Whisper(p.mp, cf.agent.mp)
-		case queue.FeatureBarge:
-			cf.mixer.Barge(p.mp)
+	for _, l := range cf.parties {
+		for _, s := range cf.parties {
+			if l == s {
+				continue
+			}
+			hears := true
+			switch s.mode {
+			case queue.FeatureListen:
+				hears = false
+			case queue.FeatureWhisper:
+				hears = l == cf.agent
+			}
+			cf.mixer.SetHears(l.mp, s.mp, hears)
 		}
 	}
 }
