@@ -518,3 +518,99 @@ feature_codes: {pause: "*47"}
 	sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Auth: true, From: "1001", Expect: 404}.XML(), Target: b.sip, Service: "*46",
 		User: "1001", Password: "secret-1001", Args: []string{"-i", "127.0.0.2"}}).MustSucceed("*46 refused")
 }
+
+// TestQueueTakeBackTransferAndSupervisionByCode: a supervisor listens by *31 from their
+// phone and hangs up; the call is taken back from its agent (the caller waits again) and
+// goes to the next agent; then it is moved out of the queues to an extension.
+func TestQueueTakeBackTransferAndSupervisionByCode(t *testing.T) {
+	b := startQueueBox(t, `agents:
+  - {extension: "1001", auto_login: true}
+  - {extension: "1002", auto_login: true}
+queues:
+  - {name: support, strategy: linear, members: ["1001", "1002"], ring_timeout: 5s, retry: 1s}
+`)
+	alice := queueAgent(t, b, "1001", sipptest.Agent{RingMs: 200}, 1)
+	bob := queueAgent(t, b, "1002", sipptest.Agent{RingMs: 200}, 1)
+	carol := queueAgent(t, b, "1003", sipptest.Agent{RingMs: 200}, 1)
+	caller := queueCaller(t, b, "2125550181", sipptest.Call{TalkMs: 20000, ByeFirst: true})
+	v := waitQueue(t, b, "support", "the call with 1001", func(v queue.QueueView) bool {
+		return len(v.Callers) == 1 && v.Callers[0].State == "on_call" && slices.Equal(v.Callers[0].Agents, []string{"1001"})
+	})
+	call := v.Callers[0].Call
+	// A supervisor listens in from their phone for two seconds.
+	sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Auth: true, From: "1004", TalkMs: 2000, ByeFirst: true}.XML(), Target: b.sip,
+		Service: "*311001", User: "1004", Password: "secret-1004", Timeout: 30 * time.Second, Args: []string{"-i", "127.0.0.2"}}).MustSucceed("supervisor")
+	b.MustCLI("queue", "takeback", call)
+	alice.MustSucceed("agent 1001 (taken off the call)")
+	waitQueue(t, b, "support", "the call with 1002", func(v queue.QueueView) bool {
+		return len(v.Callers) == 1 && v.Callers[0].State == "on_call" && slices.Equal(v.Callers[0].Agents, []string{"1002"})
+	})
+	b.MustCLI("queue", "transfer", call, "extension:1003")
+	bob.MustSucceed("agent 1002 (transferred away)")
+	caller.MustSucceed("caller")
+	carol.MustSucceed("extension 1003")
+	b.waitCalls(t, 2)
+	recs := allCalls(t, b)
+	rec := callFrom(t, recs, "+12125550181")
+	var steps []string
+	for _, e := range rec.Events {
+		switch e.Kind {
+		case "queue.bridge":
+			steps = append(steps, "bridge "+e.Detail["agent"])
+		case "queue.unbridge":
+			steps = append(steps, "unbridge "+e.Detail["reason"])
+		case "queue.transfer":
+			steps = append(steps, "transfer "+e.Detail["to"])
+		case "supervisor", "supervisor.left":
+			steps = append(steps, e.Kind+" "+e.Detail["mode"])
+		}
+	}
+	want := []string{"bridge 1001", "supervisor listen", "supervisor.left listen", "unbridge take-back", "bridge 1002", "transfer extension:1003"}
+	if !slices.Equal(steps, want) || rec.Extension != "1003" || rec.Result != "answered" || rec.Agent != "1002" {
+		t.Fatalf("steps %v, want %v; record %+v\n%s", steps, want, rec, timelines(recs))
+	}
+	var sup callbox.Record
+	for _, r := range recs {
+		if r.To == "*311001" {
+			sup = r
+		}
+	}
+	if sup.Result != "answered" || sup.Variables["supervised_call"] != call {
+		t.Errorf("the supervisor's call: %+v", sup)
+	}
+	if n := len(b.LogLines("supervisor joined")); n != 1 {
+		t.Errorf("%d supervisor joins logged", n)
+	}
+}
+
+// TestQueueDirectCallKeepsTheAgentBusy: while agent 1001 talks on a call to their own
+// extension, the queue's call goes to 1002 (ring-all would ring both otherwise).
+func TestQueueDirectCallKeepsTheAgentBusy(t *testing.T) {
+	b := startQueueBox(t, `agents:
+  - {extension: "1001", auto_login: true}
+  - {extension: "1002", auto_login: true}
+queues:
+  - {name: support, strategy: ring-all, members: ["1001", "1002"], ring_timeout: 5s}
+`)
+	alice := queueAgent(t, b, "1001", sipptest.Agent{RingMs: 100}, 1)
+	bob := queueAgent(t, b, "1002", sipptest.Agent{RingMs: 1000}, 1)
+	direct := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Auth: true, From: "1003", TalkMs: 8000, ByeFirst: true}.XML(),
+		Target: b.sip, Service: "1001", User: "1003", Password: "secret-1003", Timeout: 30 * time.Second, Args: []string{"-i", "127.0.0.2"}})
+	waitAgent(t, b, "1001", queue.StateOnCall)
+	queueCaller(t, b, "2125550191", sipptest.Call{TalkMs: 2000, ByeFirst: true}).MustSucceed("queue caller")
+	direct.MustSucceed("direct call")
+	alice.MustSucceed("agent 1001")
+	bob.MustSucceed("agent 1002")
+	waitAgent(t, b, "1001", queue.StateAvailable)
+	b.waitCalls(t, 2)
+	rec := callFrom(t, allCalls(t, b), "+12125550191")
+	var offered []string
+	for _, e := range rec.Events {
+		if e.Kind == "queue.offer" {
+			offered = append(offered, e.Detail["agent"])
+		}
+	}
+	if rec.Agent != "1002" || !slices.Equal(offered, []string{"1002"}) {
+		t.Errorf("queue call: agent %s, offered to %v\n%s", rec.Agent, offered, timeline(rec))
+	}
+}
