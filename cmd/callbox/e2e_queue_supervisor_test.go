@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,4 +167,57 @@ queues:
 	if l := heard(testbox.Channel(pcm, 2, 0), callerTone)[callerTone]; l < 0.2 {
 		t.Errorf("the recording lacks the caller: %.3f", l)
 	}
+}
+
+// TestQueueCallerHearsMusicAndAnnouncements: a caller waiting in a queue nobody takes
+// hears their position spoken on joining, the music of the configured folder, and the
+// queue's message, never silence (baresip's dump of what it heard, by 100 ms).
+func TestQueueCallerHearsMusicAndAnnouncements(t *testing.T) {
+	music := t.TempDir()
+	if err := writeToneWAVFile(filepath.Join(music, "a.wav"), 350, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	b := startQueueBox(t, `music_on_hold: {dir: `+music+`}
+agents:
+  - {extension: "1001", auto_login: true}
+queues:
+  - {name: support, members: ["1001"], announce_every: 30s, messages: ["Thank you for waiting."], message_every: 10s}
+`)
+	b.MustCLI("agent", "pause", "1001")
+	dir := baresipDials(t, b.sip, "2125550199", "4100", toneWAV(t, callerTone, time.Minute), 16*time.Second)
+	b.waitCalls(t, 1)
+	rec := b.lastCall(t)
+	if rec.Result != "abandoned" || !hasEvent(rec, "queue.announce") {
+		t.Fatalf("record: %+v\n%s", rec, timeline(rec))
+	}
+	pcm := newDump(t, dir, nil, 12*time.Second)
+	var kinds []byte
+	for i := 0; i+800 <= len(pcm); i += 800 {
+		w := pcm[i : i+800]
+		switch {
+		case testbox.ToneLevel(w, 8000, 350) > 0.3:
+			kinds = append(kinds, 'm')
+		case rms(w) > 300:
+			kinds = append(kinds, 's')
+		default:
+			kinds = append(kinds, '.')
+		}
+	}
+	heardAs := string(kinds)
+	// Speech first (the position), then music; at 10 s the message, then music again.
+	first := strings.Index(heardAs, strings.Repeat("m", 10))
+	second := strings.LastIndex(heardAs, strings.Repeat("m", 10))
+	if first < 5 || strings.Count(heardAs[:first], "s") < 5 || second <= first+20 ||
+		strings.Count(heardAs[first:second], "s") < 5 || strings.Count(heardAs[first:], ".") > 10 {
+		t.Errorf("what the caller heard, by 100 ms (s speech, m music, . quiet):\n%s", heardAs)
+	}
+}
+
+// writeToneWAVFile writes a tone as an 8 kHz WAV.
+func writeToneWAVFile(path string, freq float64, d time.Duration) error {
+	pcm := make([]int16, int(d.Seconds()*8000))
+	for i := range pcm {
+		pcm[i] = int16(5000 * math.Sin(2*math.Pi*freq*float64(i)/8000))
+	}
+	return writeWAV16(path, pcm)
 }
