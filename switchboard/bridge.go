@@ -45,6 +45,7 @@ func (c *call) bridgeAgent(b queue.Bridge) outcome {
 	if q.hold != nil {
 		c.stopHold()
 	}
+	q.joined = true // a callback's conversation, too, ends with a Hangup
 	c.callee = leg
 	c.rec.Queue, c.rec.Agent, c.rec.Extension = b.Queue, b.Agent, b.Agent
 	if b.StickyHit {
@@ -141,7 +142,9 @@ func (sb *Switchboard) newCallbackCall(o queue.Offer) *call {
 		Started: sb.now(), Flags: []string{"callback"}, Variables: map[string]string{"queue_call": o.Call}, VIP: o.Caller.Priority}
 	c.log = sb.log.With("call_id", c.rec.ID, "queue_call_id", o.Call)
 	c.q = newQueued(o.Call, o.Queue)
-	c.q.callback, c.q.joined, c.q.caller = true, true, o.Caller
+	// The queues keep the request whatever this attempt does; they hear of its end only
+	// once it became a conversation (joined is set at the bridge).
+	c.q.callback, c.q.caller = true, o.Caller
 	return c
 }
 
