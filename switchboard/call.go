@@ -50,7 +50,7 @@ func (sb *Switchboard) newCall(o Offer) *call {
 	c.ctx, c.cancel = context.WithTimeout(sb.ctx, cfg.Calls.MaxDuration)
 	dir := callbox.Inbound
 	switch {
-	case o.Extension != "" && cfg.IsLocal(o.To):
+	case o.Extension != "" && (cfg.IsLocal(o.To) || isFeatureCode(o.To)):
 		dir = callbox.Internal
 	case o.Extension != "":
 		dir = callbox.Outbound

@@ -536,9 +536,10 @@ func (c *call) agentsBusy() []string {
 	if c.sb.queues == nil {
 		return nil
 	}
+	cfg := c.sb.config()
 	var out []string
 	for _, ext := range []string{c.rec.Extension, c.offer.Extension} {
-		if ext == "" || slices.Contains(out, ext) {
+		if ext == "" || slices.Contains(out, ext) || !isAgent(cfg, ext) {
 			continue
 		}
 		ctx, cancel := c.qctx()
@@ -560,4 +561,20 @@ func (c *call) agentsFree(agents []string) {
 		}
 		cancel()
 	}
+}
+
+// isAgent tells whether ext is an agent: configured under agents: or a member of a queue
+// (the queues know no others).
+func isAgent(cfg *config.Config, ext string) bool {
+	if _, ok := cfg.Agent(ext); ok {
+		return true
+	}
+	for _, q := range cfg.Queues {
+		for _, m := range q.Members {
+			if m.Agent == ext {
+				return true
+			}
+		}
+	}
+	return false
 }
