@@ -311,8 +311,8 @@ func (ivrStore) RemoveListEntry(ctx context.Context, list, number string) (ivr.L
 	return ivr.ListEntry{}, nil
 }
 func (ivrStore) ListHit(ctx context.Context, list, number string, at time.Time) error { return nil }
-func (ivrStore) SeedLists(ctx context.Context, entries []ivr.ListEntry) error          { return nil }
-func (ivrStore) HoursOverrides(ctx context.Context) (map[string]string, error)         { return nil, nil }
+func (ivrStore) SeedLists(ctx context.Context, entries []ivr.ListEntry) error         { return nil }
+func (ivrStore) HoursOverrides(ctx context.Context) (map[string]string, error)        { return nil, nil }
 func (ivrStore) SetHoursOverride(ctx context.Context, hours, mode string, at time.Time) error {
 	return nil
 }
