@@ -35,6 +35,7 @@ type Config struct {
 	Queues       []Queue      `yaml:"queues"`
 	Agents       []Agent      `yaml:"agents"`
 	FeatureCodes FeatureCodes `yaml:"feature_codes"`
+	MusicOnHold  MusicOnHold  `yaml:"music_on_hold"`
 	Sync         Sync         `yaml:"sync"`
 	// IVR: flows, opening hours, caller lists, voicemail, survey (config/ivr.go).
 	IVR IVR `yaml:"ivr"`

@@ -113,6 +113,16 @@ type FeatureCodes struct {
 	Barge   string `yaml:"barge"`   // + extension: three-way (default *33)
 }
 
+// MusicOnHold is what callers waiting in a queue hear between announcements.
+type MusicOnHold struct {
+	Mark `yaml:"-"`
+	// Dir holds WAV files (8 or 16 kHz, any of the usual encodings), relative to the data
+	// folder unless absolute; "" plays a soft tune the box makes itself.
+	Dir string `yaml:"dir"`
+	// Order is alphabetical (by file name) or random, each round anew.
+	Order string `yaml:"order"`
+}
+
 // Queue returns the queue with the given name.
 func (c *Config) Queue(name string) (Queue, bool) {
 	for _, q := range c.Queues {
@@ -160,6 +170,15 @@ func (v *validator) checkQueues(c *Config) {
 	}
 	v.checkAgents(c)
 	v.checkFeatureCodes(&c.FeatureCodes)
+	m := &c.MusicOnHold
+	if m.Order == "" {
+		m.Order = "alphabetical"
+	} else if m.Order != "alphabetical" && m.Order != "random" {
+		v.errorf(m.Field("order"), "music_on_hold: bad order %q: want alphabetical or random", m.Order)
+	}
+	if m.Has("order") && m.Dir == "" {
+		v.errorf(m.Field("order"), "music_on_hold: order without a dir (the box's own tune has one order)")
+	}
 }
 
 func (v *validator) checkQueue(c *Config, q *Queue) {

@@ -161,6 +161,12 @@ agents:
 			`14:40: agent 1001: bad mobile_schedule "mon-fri 18:00-18:00": the span is empty`,
 			`14:63: agent 1001: bad mobile_schedule "tue 25:00-26:00": bad time 25:00`,
 		}},
+		{"music on hold", queueBase + `music_on_hold:
+  order: shuffled
+`, []string{
+			`12:10: music_on_hold: bad order "shuffled": want alphabetical or random`,
+			`12:10: music_on_hold: order without a dir`,
+		}},
 		{"feature codes", queueBase + `feature_codes:
   login: "45"
   pause: "*3"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -35,6 +34,9 @@ type call struct {
 	conv     *ivr.Conversation // the IVR's side of the call, once it has one (ivr.go)
 	survey   bool              // ask the survey question when the callee hangs up
 	talkEnd  time.Time         // when the conversation ended, if the call went on (survey)
+	q        *queued           // the call's side in the queues, once it joins one (queue.go)
+	// recordOverride is a queue's say on recording its calls (nil: as the box says).
+	recordOverride *bool
 }
 
 type legEvent struct {
@@ -48,7 +50,7 @@ func (sb *Switchboard) newCall(o Offer) *call {
 	c.ctx, c.cancel = context.WithTimeout(sb.ctx, cfg.Calls.MaxDuration)
 	dir := callbox.Inbound
 	switch {
-	case o.Extension != "" && cfg.IsLocal(o.To):
+	case o.Extension != "" && (cfg.IsLocal(o.To) || isFeatureCode(o.To)):
 		dir = callbox.Internal
 	case o.Extension != "":
 		dir = callbox.Outbound
@@ -90,33 +92,8 @@ func (c *call) watch(l callbox.Leg) {
 // (channels such as a timer or a context's Done) that fires first, with ok false. It selects
 // over the legs' own channels, so a call needs no goroutine per leg to gather its events.
 func (c *call) wait(extra ...any) (le legEvent, fired int, ok bool) {
-	for {
-		cases := make([]reflect.SelectCase, 0, len(c.watched)+len(extra))
-		legs := make([]callbox.Leg, 0, len(c.watched))
-		for _, l := range c.watched {
-			if !c.ended[l] {
-				cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(l.Events())})
-				legs = append(legs, l)
-			}
-		}
-		for _, x := range extra {
-			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(x)})
-		}
-		i, v, recvOK := reflect.Select(cases)
-		if i >= len(legs) {
-			return legEvent{}, i - len(legs), false
-		}
-		l := legs[i]
-		if !recvOK {
-			c.ended[l] = true
-			continue
-		}
-		ev := v.Interface().(callbox.LegEvent)
-		if ev.Kind == callbox.LegHangup {
-			c.ended[l] = true
-		}
-		return legEvent{l, ev}, -1, true
-	}
+	le, fired, _, ok = c.waitValue(extra...)
+	return le, fired, ok
 }
 
 func (c *call) run() {
@@ -133,6 +110,14 @@ func (c *call) run() {
 func (c *call) route() (result string, cause callbox.Cause, side callbox.HangupSide) {
 	cfg := c.sb.config()
 	o := c.offer
+	if o.Extension != "" && c.sb.queues != nil && isFeatureCode(o.To) {
+		ctx, cancel := c.qctx()
+		res, ok, err := c.sb.queues.Feature(ctx, o.Extension, o.To)
+		cancel()
+		if ok {
+			return c.feature(res, err)
+		}
+	}
 	if in, ok := cfg.InboundFor(o.Trunk, o.To); ok && (o.Trunk != "" || o.Extension != "") {
 		c.rec.DID = in.Number
 		c.survey = in.Survey
@@ -252,7 +237,9 @@ func (c *call) connect(d config.Destination, ringTimeout time.Duration) (string,
 		c.rec.Trunk = callee.Trunk()
 	}
 	c.event("answered", callee, "by", callee.Remote().Number)
+	busy := c.agentsBusy()
 	result, cause, side := c.talk(callee, unbridge)
+	c.agentsFree(busy)
 	return result, cause, side, ivr.Answered
 }
 
@@ -372,120 +359,6 @@ func (c *call) endCause() callbox.Cause {
 	return callbox.CauseShutdown
 }
 
-// talk bridges caller and callee until one hangs up, following hold and blind transfer.
-func (c *call) talk(callee callbox.Leg, unbridge func()) (string, callbox.Cause, callbox.HangupSide) {
-	defer func() { unbridge() }()
-	for {
-		le, _, ok := c.wait(c.ctx.Done())
-		if !ok {
-			cause := c.endCause()
-			c.event("hangup", nil, "cause", string(cause), "side", "box")
-			c.hangup(callee, cause)
-			c.hangup(c.caller, cause)
-			return "answered", cause, callbox.SideBox
-		}
-		{
-			if le.leg != c.caller && le.leg != callee {
-				continue // a leg from earlier (a cancelled fork, a transferor) ending
-			}
-			other := callee
-			side := callbox.SideCaller
-			if le.leg == callee {
-				other, side = c.caller, callbox.SideCallee
-			}
-			switch le.ev.Kind {
-			case callbox.LegHangup:
-				c.event("hangup", le.leg, "cause", string(le.ev.Cause), "side", string(side))
-				if le.leg == callee && c.survey {
-					// The caller stays on the line for the survey question; the
-					// conversation (talk time, recording) is over.
-					unbridge()
-					unbridge = func() {}
-					c.talkEnd = c.sb.now()
-					c.finishRecording()
-					c.askSurvey()
-					return "answered", le.ev.Cause, side
-				}
-				c.hangup(other, callbox.CauseNormal)
-				return "answered", le.ev.Cause, side
-			case callbox.LegHold, callbox.LegUnhold:
-				on := le.ev.Kind == callbox.LegHold
-				c.event(le.ev.Kind.String(), le.leg)
-				c.holdWG.Go(func() {
-					if err := other.Hold(c.ctx, on); err != nil {
-						c.log.Warn("forwarding hold failed", "err", err)
-					}
-				})
-			case callbox.LegDTMF:
-				c.event("dtmf", le.leg, "digit", string(le.ev.Digit))
-			case callbox.LegTransfer:
-				next, ok := c.transfer(le.leg, other, le.ev.Target)
-				if !ok {
-					return "answered", callbox.CauseNormal, side
-				}
-				unbridge()
-				callee = next // transfer made the party left behind the caller
-				c.callee = next
-				unbridge = c.bridge(callee)
-			}
-		}
-	}
-}
-
-// bridge connects the caller and callee media, tapping the recording.
-func (c *call) bridge(callee callbox.Leg) func() {
-	var tap media.Tap
-	if rec := c.record; rec != nil {
-		tap = func(fromCaller bool, f *callbox.Frame) { rec.Write(fromCaller, f) }
-	}
-	return media.Bridge(c.caller.Media(), callee.Media(), tap)
-}
-
-// transfer carries out a blind transfer asked by from: the party left (stay) is connected to
-// target. It returns the new leg, or false when the transfer failed and the call is over.
-func (c *call) transfer(from, stay callbox.Leg, target string) (callbox.Leg, bool) {
-	cfg := c.sb.config()
-	c.event("transfer", from, "target", target)
-	kind := ""
-	switch {
-	case from.Kind() != callbox.LegPhone:
-		c.log.Warn("transfer refused: only phones may transfer", "target", target)
-		return nil, false
-	case cfg.IsExtension(target):
-		kind = "extension"
-	case c.sb.dialer.CanDialOut(target):
-		kind = "number"
-	default:
-		c.event("transfer-failed", from, "reason", "no such number")
-		c.hangup(from, callbox.CauseNormal)
-		c.hangup(stay, callbox.CauseNotFound)
-		return nil, false
-	}
-	// The transferring phone hangs up itself once told the transfer is under way; if it
-	// does not, the box does after a while.
-	c.holdWG.Go(func() {
-		select {
-		case <-from.Done():
-		case <-time.After(5 * time.Second):
-			c.hangup(from, callbox.CauseNormal)
-		}
-	})
-	// The party left behind is the caller from now on: if it hangs up while the target
-	// rings, the call is abandoned.
-	c.caller = stay
-	next, cause, _ := c.ring([]Target{{Kind: kind, Number: target, From: stay.Remote(), Codec: stay.Media().Codec(), Timeout: cfg.Calls.RingTimeout, CallID: c.rec.ID}}, cfg.Calls.RingTimeout)
-	if next == nil {
-		c.event("transfer-failed", nil, "cause", string(cause))
-		c.hangup(stay, cause)
-		return nil, false
-	}
-	if kind == "extension" {
-		c.rec.Extension = target
-	}
-	c.event("transferred", next, "to", target)
-	return next, true
-}
-
 // hangup ends a leg and waits (a few seconds at most) for the far end to be told.
 func (c *call) hangup(l callbox.Leg, cause callbox.Cause) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), 10*time.Second)
@@ -501,7 +374,11 @@ func (c *call) hangupAsync(l callbox.Leg, cause callbox.Cause) {
 
 func (c *call) startRecording() {
 	cfg := c.sb.config()
-	if c.sb.recorder == nil || c.record != nil || !cfg.ShouldRecord(c.rec.DID, c.rec.Extension, c.offer.Extension) {
+	want := cfg.ShouldRecord(c.rec.DID, c.rec.Extension, c.offer.Extension)
+	if c.recordOverride != nil {
+		want = *c.recordOverride
+	}
+	if c.sb.recorder == nil || c.record != nil || !want {
 		return
 	}
 	r, err := c.sb.recorder.Start(c.ctx, c.rec.ID, c.sb.now())
@@ -536,7 +413,7 @@ func (c *call) finish(result string, cause callbox.Cause, side callbox.HangupSid
 		c.sb.metrics.talk.Observe(c.rec.TalkTime.Seconds())
 	}
 	c.finishRecording()
-	if c.callee != nil {
+	if c.callee != nil && c.caller != nil {
 		c.rec.Media = mediaStats(c.caller, c.callee)
 	} else if c.conv != nil {
 		c.rec.Media = callerStats(c.caller)

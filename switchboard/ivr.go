@@ -10,12 +10,15 @@ import (
 	"callbox"
 	"callbox/config"
 	"callbox/ivr"
+	"callbox/media/session"
 )
 
-// IVR is the box's side of conversations with callers: flows, voicemail, surveys.
-// *ivr.Service implements it.
+// IVR is the box's side of conversations with callers: flows, voicemail, surveys, and the
+// voice and media clock the queues' prompts use. *ivr.Service implements it.
 type IVR interface {
 	Converse(call ivr.Call) *ivr.Conversation
+	Speaker(lang string) ivr.Speaker
+	MediaClock() *session.Clock
 }
 
 // dispatch sends the call where a destination says: an IVR flow, a voicemail box, a queue,
@@ -39,21 +42,6 @@ func (c *call) dispatch(d config.Destination) (string, callbox.Cause, callbox.Ha
 		return c.toQueue(d.Name)
 	}
 	return c.connectTo(d)
-}
-
-// toQueue puts the call in a queue.
-//
-// The queue engine is not wired to the call path yet: until it is, a call sent to a queue
-// is refused as unavailable, with a line on its timeline that says why. The lead replaces
-// this with the queue service's Connector.
-func (c *call) toQueue(name string) (string, callbox.Cause, callbox.HangupSide) {
-	c.event("queue", nil, "queue", name, "refused", "queues are not connected to calls yet")
-	c.log.Warn("a call for a queue was refused: queues are not connected to calls yet", "queue", name)
-	if c.conv != nil {
-		c.conv.Release()
-	}
-	c.hangup(c.caller, callbox.CauseUnavailable)
-	return "failed", callbox.CauseUnavailable, callbox.SideBox
 }
 
 // conversation is the IVR's side of the call, started when first needed; nil without an IVR.

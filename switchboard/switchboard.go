@@ -20,6 +20,7 @@ import (
 
 	"callbox"
 	"callbox/config"
+	"callbox/media/session"
 )
 
 // Target is somewhere the switchboard asks a Dialer to call.
@@ -68,6 +69,13 @@ type Options struct {
 	Store    Store
 	Recorder Recorder // nil: no recording
 	IVR      IVR      // nil: flow and voicemail destinations are refused
+	// Media paces the sessions the switchboard plays to itself (a mobile agent's "press 1",
+	// a supervised call's mix); nil: the IVR's clock.
+	Media *session.Clock
+	// DataDir is the data folder, where a relative music_on_hold.dir lies.
+	DataDir string
+	// Callers tells the queues about a caller from the helpdesk; nil: nothing is asked.
+	Callers  CallerInfo
 	Registry prometheus.Registerer
 	Now      func() time.Time
 }
@@ -81,12 +89,17 @@ type Switchboard struct {
 	store    Store
 	recorder Recorder
 	ivr      IVR
+	media    *session.Clock
+	dataDir  string
+	callers  CallerInfo
+	queues   Queues // nil: queue destinations are refused
 	metrics  *metrics
 
 	ctx      context.Context // ends when calls must end (shutdown after the grace period)
 	cancel   context.CancelFunc
 	mu       sync.Mutex
 	calls    map[string]*call
+	queued   map[string]*call // by the queues' id of the call, while the queues know it
 	draining bool
 	wg       sync.WaitGroup
 	idle     chan struct{} // closed when draining and the last call ended
@@ -98,8 +111,12 @@ func New(o Options) *Switchboard {
 		o.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	if o.Media == nil && o.IVR != nil {
+		o.Media = o.IVR.MediaClock()
+	}
 	sb := &Switchboard{log: o.Log, now: o.Now, dialer: o.Dialer, store: o.Store, recorder: o.Recorder, ivr: o.IVR,
-		metrics: newMetrics(o.Registry), ctx: ctx, cancel: cancel, calls: map[string]*call{}, idle: make(chan struct{})}
+		media: o.Media, dataDir: o.DataDir, callers: o.Callers, metrics: newMetrics(o.Registry), ctx: ctx, cancel: cancel,
+		calls: map[string]*call{}, queued: map[string]*call{}, idle: make(chan struct{})}
 	sb.cfg.Store(o.Config)
 	return sb
 }
@@ -142,6 +159,10 @@ type Offer struct {
 	LineID    string // the line's own id for the call (SIP Call-ID), for logs
 }
 
+// SetQueues connects the switchboard to the queues (made after it: they need its
+// QueueConnector).
+func (sb *Switchboard) SetQueues(q Queues) { sb.queues = q }
+
 // Take starts a call for an offered leg; it returns at once. While draining, the leg is
 // refused.
 func (sb *Switchboard) Take(o Offer) {
@@ -158,11 +179,17 @@ func (sb *Switchboard) Take(o Offer) {
 		return
 	}
 	c := sb.newCall(o)
-	sb.calls[c.rec.ID] = c
+	sb.startLocked(c, c.run)
 	sb.mu.Unlock()
+}
+
+// startLocked runs a call's goroutine (sb.mu held): the switchboard counts it and Drain
+// waits for it.
+func (sb *Switchboard) startLocked(c *call, run func()) {
+	sb.calls[c.rec.ID] = c
 	sb.metrics.active.WithLabelValues(string(c.rec.Direction)).Inc()
 	sb.wg.Go(func() {
-		c.run()
+		run()
 		sb.mu.Lock()
 		delete(sb.calls, c.rec.ID)
 		if sb.draining && len(sb.calls) == 0 {
@@ -217,6 +244,7 @@ type metrics struct {
 	talk     prometheus.Histogram
 	recFails prometheus.Counter
 	storeErr prometheus.Counter
+	superv   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -227,12 +255,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{10, 30, 60, 120, 300, 600, 1200, 3600}}),
 		recFails: prometheus.NewCounter(prometheus.CounterOpts{Name: "callbox_recording_start_errors_total", Help: "Recordings that could not be started (the call went on unrecorded)."}),
 		storeErr: prometheus.NewCounter(prometheus.CounterOpts{Name: "callbox_call_records_failed_total", Help: "Call records that could not be written to the database."}),
+		superv: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callbox_supervisions_total",
+			Help: "Supervisors who joined a queue call, by mode: listen, whisper, barge."}, []string{"mode"}),
+	}
+	for _, mode := range []string{"listen", "whisper", "barge"} {
+		m.superv.WithLabelValues(mode)
 	}
 	for _, d := range []callbox.Direction{callbox.Inbound, callbox.Outbound, callbox.Internal} {
 		m.active.WithLabelValues(string(d))
 	}
 	if reg != nil {
-		reg.MustRegister(m.active, m.total, m.talk, m.recFails, m.storeErr)
+		reg.MustRegister(m.active, m.total, m.talk, m.recFails, m.storeErr, m.superv)
 	}
 	return m
 }

@@ -22,6 +22,12 @@ import (
 // baresipCaller is Debian's baresip calling the hotline from this machine (the loopback
 // trunk): its microphone is a WAV file (with in-band DTMF in it), and it dumps what it hears.
 func baresipCaller(t *testing.T, box, number string, mic string) string {
+	return baresipDials(t, box, number, "4000", mic, 0)
+}
+
+// baresipDials is baresip calling dial from number on the loopback trunk; with quit, it
+// hangs up and exits after that long.
+func baresipDials(t *testing.T, box, number, dial, mic string, quit time.Duration) string {
 	t.Helper()
 	dir := t.TempDir()
 	port := testbox.FreePort(t)
@@ -49,7 +55,11 @@ snd_path %s
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	cmd := exec.CommandContext(ctx, "baresip", "-f", dir, "-e", "/dial sip:4000@"+box)
+	args := []string{"-f", dir, "-e", "/dial sip:" + dial + "@" + box}
+	if quit > 0 {
+		args = append(args, "-t", fmt.Sprint(int(quit.Seconds())))
+	}
+	cmd := exec.CommandContext(ctx, "baresip", args...)
 	log, err := os.Create(filepath.Join(dir, "baresip.log"))
 	if err != nil {
 		t.Fatal(err)

@@ -25,15 +25,19 @@ func newIVR(cfg *config.Config, dataDir string, db *store.DB, reg prometheus.Reg
 }
 
 // ivrProblems checks what a configuration's IVR needs of the machine: espeak-ng for text
-// prompts, and each recorded prompt on disk (in the default language at least). They are
-// reported like the file's own problems, at the prompt's place.
+// prompts, each recorded prompt on disk (in the default language at least), and music on
+// hold. They are reported like the file's own problems, at their place in the file.
 func ivrProblems(ctx context.Context, cfg *config.Config, dataDir string) config.Problems {
 	var ps config.Problems
+	speech, needSpeech := queueSpeech(cfg)
 	if texts := cfg.SpokenTexts(); len(texts) > 0 {
+		speech, needSpeech = texts[0].Pos, true
+	}
+	if needSpeech {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		if err := prompt.CheckTTS(ctx); err != nil {
-			ps = append(ps, config.Problem{File: cfg.File, Pos: texts[0].Pos, Reason: err.Error()})
+			ps = append(ps, config.Problem{File: cfg.File, Pos: speech, Reason: err.Error()})
 		}
 	}
 	if recs := cfg.Recordings(); len(recs) > 0 {
@@ -49,7 +53,42 @@ func ivrProblems(ctx context.Context, cfg *config.Config, dataDir string) config
 			}
 		}
 	}
+	if m := cfg.MusicOnHold; m.Dir != "" {
+		dir := m.Dir
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(dataDir, dir)
+		}
+		if _, err := prompt.NewMusic(dir, false, nil, slog.New(slog.DiscardHandler)).Files(); err != nil {
+			ps = append(ps, config.Problem{File: cfg.File, Pos: m.Field("dir"), Reason: "music_on_hold: " + callbox.ErrorMessage(err) +
+				"; or leave dir out for the box's own tune"})
+		}
+	}
 	return ps
+}
+
+// queueSpeech finds where the queues speak with espeak-ng: positions and messages (that are
+// no recorded prompt) for waiting callers, the callback confirmation, a mobile agent's
+// "press 1 to accept".
+func queueSpeech(cfg *config.Config) (config.Pos, bool) {
+	for _, q := range cfg.Queues {
+		switch {
+		case q.AnnounceEvery > 0:
+			return q.Field("announce_every"), true
+		case q.CallbackKey != "":
+			return q.Field("callback_key"), true
+		}
+		for _, m := range q.Messages {
+			if _, ok := cfg.IVR.Prompts[m]; !ok {
+				return q.Field("messages"), true
+			}
+		}
+	}
+	for _, a := range cfg.Agents {
+		if a.Mobile != "" {
+			return a.Field("mobile"), true
+		}
+	}
+	return config.Pos{}, false
 }
 
 // ivrStore lets the IVR keep its lists and overrides in the store.

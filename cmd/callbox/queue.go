@@ -357,6 +357,22 @@ func newQueueService(cfg *config.Config, db *store.DB, reg prometheus.Registerer
 	return svc, nil
 }
 
+// queueCallers tells the queues what the helpdesk knows of a caller: their name and the
+// agent of their open ticket (the sticky agent), within the look-up's deadline.
+type queueCallers struct{ d *daemon }
+
+func (q queueCallers) Caller(ctx context.Context, number string) (name, ticketAgent string) {
+	s := q.d.sync
+	if s == nil {
+		return "", ""
+	}
+	c, _ := s.Lookup(ctx, number)
+	if len(c.OpenTickets) > 0 {
+		ticketAgent = c.LastAgent
+	}
+	return c.Name, ticketAgent
+}
+
 // queueStatus fills the status page's queue and agent lines.
 func queueStatus(ctx context.Context, svc *queue.Service) ([]web.QueueStatus, web.AgentCounts, error) {
 	qs, agents, err := svc.Summary(ctx)

@@ -312,3 +312,32 @@ func TestQueueStatusLines(t *testing.T) {
 		t.Fatalf("agents %+v", agents)
 	}
 }
+
+// TestQueueSpeechNeedsEspeak: the places where queues speak are found, so a box without
+// espeak-ng is told at the line that needs it.
+func TestQueueSpeechNeedsEspeak(t *testing.T) {
+	base := `sip: {listen: [udp://127.0.0.1:5060]}
+extensions:
+  - {number: "1001", password: secret-1001}
+`
+	for _, tt := range []struct {
+		yaml string
+		line int // 0: no speech
+	}{
+		{"queues:\n  - {name: q, members: [\"1001\"]}\n", 0},
+		{"queues:\n  - name: q\n    members: [\"1001\"]\n    announce_every: 30s\n", 7},
+		{"queues:\n  - name: q\n    members: [\"1001\"]\n    callback_key: \"5\"\n", 7},
+		{"ivr:\n  prompts: {tip: {say: Hi}}\nqueues:\n  - name: q\n    members: [\"1001\"]\n    messages: [tip]\n    message_every: 30s\n", 0},
+		{"queues:\n  - name: q\n    members: [\"1001\"]\n    messages: [Thanks for waiting.]\n    message_every: 30s\n", 7},
+		{"agents:\n  - {extension: \"1001\", mobile: \"+15550100\"}\n", 5},
+	} {
+		cfg, err := config.Parse("q.yaml", []byte(base+tt.yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos, ok := queueSpeech(cfg)
+		if ok != (tt.line > 0) || pos.Line != tt.line {
+			t.Errorf("%s: speech %v at line %d, want line %d", tt.yaml, ok, pos.Line, tt.line)
+		}
+	}
+}

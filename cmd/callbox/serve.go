@@ -173,7 +173,7 @@ func (d *daemon) run(parent context.Context) error {
 		return err
 	}
 	d.sb = switchboard.New(switchboard.Options{Config: cfg, Log: d.log.With("component", "switchboard"), Store: callRecords{d}, Registry: d.reg, Recorder: recorder,
-		IVR: d.ivr})
+		IVR: d.ivr, DataDir: d.flags.data, Callers: queueCallers{d}})
 	d.pbx, err = pbx.New(pbx.Options{Config: cfg, Log: d.log.With("component", "pbx"), Registry: d.reg, Calls: pbxCalls{d.sb}})
 	if err != nil {
 		return err
@@ -188,12 +188,13 @@ func (d *daemon) run(parent context.Context) error {
 		Log: d.log.With("component", "web"), Status: d.status, Calls: db, Gatherer: d.reg,
 		AdminHash: adminHash, Reload: d.reload,
 	})
-	// The queues decide already; the call path that rings their agents is wired with the IVR.
-	d.queues, err = newQueueService(cfg, db, d.reg, d.log.With("component", "queue"), nil)
+	// The queues decide; the switchboard rings, bridges and plays as they decide.
+	d.queues, err = newQueueService(cfg, db, d.reg, d.log.With("component", "queue"), d.sb.QueueConnector())
 	if err != nil {
 		return err
 	}
-	d.web.HandleQueues(d.queues, nil)
+	d.sb.SetQueues(d.queues)
+	d.web.HandleQueues(d.queues, d.sb)
 	d.web.HandleIVR(d.ivr)
 	d.sipAPI()
 	if err := d.web.Listen(cfg.Web.Listen, d.flags.socket); err != nil {

@@ -1,0 +1,376 @@
+package switchboard
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"callbox"
+	"callbox/config"
+	"callbox/ivr"
+	"callbox/media/g711"
+	"callbox/media/prompt"
+	"callbox/media/session"
+	"callbox/queue"
+)
+
+// Fakes for the switchboard's tests: legs whose media keep what the box sent them, a
+// dialer that hands the test each leg it dials, the queues as a recorder of what the call
+// path told them, and a store of records. Tests run in synctest bubbles: the media clock,
+// ring timers and the calls' goroutines all run on the bubble's clock.
+
+type fakeLeg struct {
+	id     string
+	kind   callbox.LegKind
+	remote callbox.Party
+	media  *fakeMedia
+	events chan callbox.LegEvent
+	done   chan struct{}
+
+	mu       sync.Mutex
+	answered bool
+	cause    callbox.Cause
+	ended    bool
+}
+
+func newFakeLeg(id string, kind callbox.LegKind, number string) *fakeLeg {
+	return &fakeLeg{id: id, kind: kind, remote: callbox.Party{Number: number}, media: &fakeMedia{},
+		events: make(chan callbox.LegEvent, 64), done: make(chan struct{})}
+}
+
+func (l *fakeLeg) ID() string                                 { return l.id }
+func (l *fakeLeg) Kind() callbox.LegKind                      { return l.kind }
+func (l *fakeLeg) Remote() callbox.Party                      { return l.remote }
+func (l *fakeLeg) Local() callbox.Party                       { return callbox.Party{} }
+func (l *fakeLeg) Trunk() string                              { return "" }
+func (l *fakeLeg) Ring(ctx context.Context, early bool) error { return nil }
+func (l *fakeLeg) Hold(ctx context.Context, on bool) error    { return nil }
+func (l *fakeLeg) Events() <-chan callbox.LegEvent            { return l.events }
+func (l *fakeLeg) Done() <-chan struct{}                      { return l.done }
+func (l *fakeLeg) Media() callbox.Media                       { return l.media }
+
+func (l *fakeLeg) Answer(ctx context.Context) error {
+	l.mu.Lock()
+	l.answered = true
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *fakeLeg) Hangup(ctx context.Context, cause callbox.Cause) error {
+	l.end(cause, false)
+	return nil
+}
+
+// emit sends an event from the far end (ringing, answered, a key).
+func (l *fakeLeg) emit(ev callbox.LegEvent) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.ended {
+		if ev.Kind == callbox.LegAnswered {
+			l.answered = true
+		}
+		l.events <- ev
+	}
+}
+
+// end ends the leg; byRemote when the far end hung up.
+func (l *fakeLeg) end(cause callbox.Cause, byRemote bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ended {
+		return
+	}
+	l.ended, l.cause = true, cause
+	l.events <- callbox.LegEvent{Kind: callbox.LegHangup, Cause: cause, ByRemote: byRemote}
+	close(l.events)
+	close(l.done)
+}
+
+func (l *fakeLeg) state() (answered, ended bool, cause callbox.Cause) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.answered, l.ended, l.cause
+}
+
+// talk sends a tone for d at the real (bubble's) pace, from the leg's own goroutine.
+func (l *fakeLeg) talk(freq float64, d time.Duration) {
+	n := int(d / session.FrameDuration)
+	pcm := make([]int16, 160)
+	payload := make([]byte, 160)
+	for f := range n {
+		for i := range pcm {
+			pcm[i] = int16(6000 * math.Sin(2*math.Pi*freq*float64(f*160+i)/8000))
+		}
+		g711.EncodeUlaw(payload, pcm)
+		l.media.deliver(&callbox.Frame{Codec: callbox.PCMU, Payload: payload, Seq: uint16(f), Timestamp: uint32(f * 160), Source: 7})
+		time.Sleep(session.FrameDuration)
+	}
+}
+
+type fakeMedia struct {
+	mu    sync.Mutex
+	sink  callbox.FrameSink
+	heard []int16 // what the box sent the party, decoded
+}
+
+func (m *fakeMedia) Codec() callbox.Codec { return callbox.PCMU }
+
+func (m *fakeMedia) SetSink(s callbox.FrameSink) {
+	m.mu.Lock()
+	m.sink = s
+	m.mu.Unlock()
+}
+
+func (m *fakeMedia) WriteFrame(f *callbox.Frame) error {
+	if f.Kind != callbox.FrameAudio {
+		return nil
+	}
+	pcm := make([]int16, len(f.Payload))
+	g711.DecodeUlaw(pcm, f.Payload)
+	m.mu.Lock()
+	m.heard = append(m.heard, pcm...)
+	m.mu.Unlock()
+	return nil
+}
+
+func (m *fakeMedia) deliver(f *callbox.Frame) {
+	m.mu.Lock()
+	s := m.sink
+	m.mu.Unlock()
+	if s != nil {
+		s.OnFrame(f)
+	}
+}
+
+// last returns the last d of what the party heard.
+func (m *fakeMedia) last(d time.Duration) []int16 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := int(d.Seconds() * 8000)
+	if n > len(m.heard) {
+		n = len(m.heard)
+	}
+	return append([]int16(nil), m.heard[len(m.heard)-n:]...)
+}
+
+// level is the share of pcm's power at freq (about 0.5 for a pure tone).
+func level(pcm []int16, freq float64) float64 {
+	k := 2 * math.Cos(2*math.Pi*freq/8000)
+	var s1, s2, energy float64
+	for _, v := range pcm {
+		x := float64(v)
+		s1, s2 = x+k*s1-s2, s1
+		energy += x * x
+	}
+	if energy == 0 {
+		return 0
+	}
+	return (s1*s1 + s2*s2 - k*s1*s2) / energy / float64(len(pcm))
+}
+
+// fakeDialer hands every leg it dials to the test.
+type fakeDialer struct {
+	mu     sync.Mutex
+	n      int
+	legs   []*fakeLeg
+	target []Target
+	fail   map[string]error // by number
+}
+
+func (d *fakeDialer) Dial(ctx context.Context, t Target) (callbox.Leg, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.fail[t.Number]; err != nil {
+		return nil, err
+	}
+	d.n++
+	kind := callbox.LegPhone
+	if t.Kind == "number" {
+		kind = callbox.LegTrunk
+	}
+	l := newFakeLeg(fmt.Sprintf("out%d", d.n), kind, t.Number)
+	d.legs = append(d.legs, l)
+	d.target = append(d.target, t)
+	return l, nil
+}
+
+func (d *fakeDialer) CanDialOut(number string) bool { return true }
+
+func (d *fakeDialer) dialled() ([]*fakeLeg, []Target) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]*fakeLeg(nil), d.legs...), append([]Target(nil), d.target...)
+}
+
+// fakeQueues records what the call path tells the queues; the test plays the engine by
+// executing actions on the connector.
+type fakeQueues struct {
+	mu    sync.Mutex
+	calls []string // "join support call-id", "answered call-id 1001", ...
+	ids   []string // call ids that joined
+}
+
+func (q *fakeQueues) note(format string, args ...any) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.calls = append(q.calls, fmt.Sprintf(format, args...))
+	return nil
+}
+
+func (q *fakeQueues) told() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]string(nil), q.calls...)
+}
+
+func (q *fakeQueues) joined() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]string(nil), q.ids...)
+}
+
+func (q *fakeQueues) Join(ctx context.Context, name, callID string, c queue.Caller) error {
+	q.mu.Lock()
+	q.ids = append(q.ids, callID)
+	q.mu.Unlock()
+	return q.note("join %s %s priority %d", name, c.Number, c.Priority)
+}
+func (q *fakeQueues) Hangup(ctx context.Context, callID string) error { return q.note("hangup") }
+func (q *fakeQueues) Answered(ctx context.Context, callID, agent string) error {
+	return q.note("answered %s", agent)
+}
+func (q *fakeQueues) NotAnswered(ctx context.Context, callID, agent, reason string) error {
+	return q.note("not-answered %s %s", agent, reason)
+}
+func (q *fakeQueues) RequestCallback(ctx context.Context, callID, number string) error {
+	return q.note("callback")
+}
+func (q *fakeQueues) CallbackReached(ctx context.Context, callID string, reached bool) error {
+	return q.note("reached %v", reached)
+}
+func (q *fakeQueues) TakeBack(ctx context.Context, callID string) error { return q.note("takeback") }
+func (q *fakeQueues) DirectCall(ctx context.Context, agent string, active bool) error {
+	return callbox.Errorf(callbox.ENOTFOUND, "no agent %s", agent)
+}
+func (q *fakeQueues) Feature(ctx context.Context, ext, dialled string) (queue.FeatureResult, bool, error) {
+	return queue.FeatureResult{}, false, nil
+}
+func (q *fakeQueues) AgentCall(ctx context.Context, agent string) (string, error) {
+	return "", callbox.Errorf(callbox.ENOTFOUND, "no call")
+}
+
+// memRecords keeps finished calls.
+type memRecords struct {
+	mu   sync.Mutex
+	recs []callbox.Record
+}
+
+func (s *memRecords) FinishCall(ctx context.Context, rec *callbox.Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recs = append(s.recs, *rec)
+	return nil
+}
+
+func (s *memRecords) all() []callbox.Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]callbox.Record(nil), s.recs...)
+}
+
+// toneIVR is the IVR with a voice that says every prompt as a 600 ms tone of 440 Hz, so
+// tests need no espeak-ng.
+type toneIVR struct{ *ivr.Service }
+
+func (toneIVR) Speaker(lang string) ivr.Speaker {
+	return func(ctx context.Context, p *config.Prompt) (*prompt.Clip, error) {
+		pcm := make([]int16, 4800)
+		for i := range pcm {
+			pcm[i] = int16(6000 * math.Sin(2*math.Pi*440*float64(i)/8000))
+		}
+		return prompt.NewClip("tone", pcm), nil
+	}
+}
+
+// ivrStore is an IVR store with nothing on the lists.
+type ivrStore struct{}
+
+func (ivrStore) NumberEntries(ctx context.Context, number string) ([]ivr.ListEntry, error) {
+	return nil, nil
+}
+func (ivrStore) ListEntries(ctx context.Context, list string) ([]ivr.ListEntry, error) {
+	return nil, nil
+}
+func (ivrStore) AddListEntry(ctx context.Context, e ivr.ListEntry) error { return nil }
+func (ivrStore) RemoveListEntry(ctx context.Context, list, number string) (ivr.ListEntry, error) {
+	return ivr.ListEntry{}, nil
+}
+func (ivrStore) ListHit(ctx context.Context, list, number string, at time.Time) error { return nil }
+func (ivrStore) SeedLists(ctx context.Context, entries []ivr.ListEntry) error         { return nil }
+func (ivrStore) HoursOverrides(ctx context.Context) (map[string]string, error)        { return nil, nil }
+func (ivrStore) SetHoursOverride(ctx context.Context, hours, mode string, at time.Time) error {
+	return nil
+}
+
+const testConfig = `box: {country: US}
+sip: {listen: ["udp://127.0.0.1:5060"]}
+extensions:
+  - {number: "1001", password: secret-1001}
+  - {number: "1002", password: secret-1002}
+trunks:
+  - {name: t, kind: ip, sources: [127.0.0.1]}
+inbound:
+  - {number: "4100", destination: queue:support}
+queues:
+  - {name: support, members: ["1001", "1002"]}
+`
+
+// switchboardHarness is a switchboard on fakes, with the IVR's media clock running. Make
+// it inside a synctest bubble.
+type switchboardHarness struct {
+	t       *testing.T
+	sb      *Switchboard
+	dialer  *fakeDialer
+	queues  *fakeQueues
+	records *memRecords
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+func newSwitchboardHarness(t *testing.T) *switchboardHarness {
+	t.Helper()
+	cfg, err := config.Parse("test.yaml", []byte(testConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := ivr.New(ivr.Options{Config: cfg, DataDir: t.TempDir(), Store: ivrStore{}, Log: log,
+		Media: session.NewClock(session.ClockOptions{Shards: 1})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &switchboardHarness{t: t, dialer: &fakeDialer{}, queues: &fakeQueues{}, records: &memRecords{}, done: make(chan struct{})}
+	h.sb = New(Options{Config: cfg, Log: log, Dialer: h.dialer, Store: h.records, IVR: toneIVR{svc}})
+	h.sb.SetQueues(h.queues)
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { svc.Run(ctx); close(h.done) }()
+	return h
+}
+
+// stop drains the switchboard and stops the media clock.
+func (h *switchboardHarness) stop() {
+	h.sb.Drain(context.Background(), time.Second)
+	h.cancel()
+	<-h.done
+}
+
+// execute plays the queues: one action for the call path.
+func (h *switchboardHarness) execute(a queue.Action) {
+	h.sb.QueueConnector().Execute(context.Background(), a)
+}
