@@ -11,6 +11,7 @@ import (
 	"callbox"
 	"callbox/config"
 	"callbox/ivr"
+	"callbox/ivr/e164"
 	"callbox/media"
 )
 
@@ -35,6 +36,7 @@ type call struct {
 	survey   bool              // ask the survey question when the callee hangs up
 	talkEnd  time.Time         // when the conversation ended, if the call went on (survey)
 	q        *queued           // the call's side in the queues, once it joins one (queue.go)
+	known    Known             // what the helpdesk knows of the caller (lookUp)
 	// recordOverride is a queue's say on recording its calls (nil: as the box says).
 	recordOverride *bool
 }
@@ -101,6 +103,7 @@ func (c *call) run() {
 	c.log.Info("call started", "direction", string(c.rec.Direction), "from", c.rec.From, "to", c.rec.To, "trunk", c.rec.Trunk, "leg", c.caller.ID(), "line_call_id", c.offer.LineID)
 	c.event("start", c.caller, "from", c.rec.From, "to", c.rec.To, "trunk", c.rec.Trunk, "extension", c.offer.Extension)
 	c.watch(c.caller)
+	c.lookUp()
 
 	result, cause, side := c.route()
 	c.finish(result, cause, side)
@@ -465,3 +468,51 @@ func mediaStats(caller, callee callbox.Leg) *callbox.MediaStats {
 		CalleeJitterMS: float64(sb.Jitter().Microseconds()) / 1000,
 	}
 }
+
+// lookUp asks the helpdesk who is calling before the IVR and the queues decide, within the
+// look-up's own deadline (a slow or dead helpdesk costs the caller no more than that): the
+// name for the agents' phones, the VIP tag for the IVR and the queues' priority, the open
+// ticket's agent for the sticky agent.
+func (c *call) lookUp() {
+	if c.sb.callers == nil || c.rec.Direction != callbox.Inbound {
+		return
+	}
+	p, ok := e164.PlanFor(c.sb.config().Box.Country)
+	if !ok {
+		return
+	}
+	number, ok := p.Normalize(c.rec.From)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, time.Second)
+	defer cancel()
+	c.known = c.sb.callers.Caller(ctx, number)
+	detail := []string{"number", number}
+	if c.known.Name != "" {
+		detail = append(detail, "name", c.known.Name)
+		if c.rec.FromName == "" {
+			c.rec.FromName = c.known.Name
+		}
+	}
+	if c.known.Organization != "" {
+		detail = append(detail, "organization", c.known.Organization)
+	}
+	if c.known.VIP {
+		detail = append(detail, "vip", "helpdesk")
+		c.rec.VIP = max(c.rec.VIP, helpdeskVIPLevel)
+		if !slices.Contains(c.rec.Flags, "vip") {
+			c.rec.Flags = append(c.rec.Flags, "vip")
+		}
+	}
+	if c.known.TicketAgent != "" {
+		detail = append(detail, "ticket_agent", c.known.TicketAgent)
+	}
+	if len(detail) > 2 {
+		c.event("lookup", nil, detail...)
+	}
+}
+
+// helpdeskVIPLevel is the priority of a caller the helpdesk tags VIP (the IVR's VIP list
+// may give a higher one).
+const helpdeskVIPLevel = 5

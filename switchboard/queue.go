@@ -32,9 +32,16 @@ type Queues interface {
 // CallerInfo tells what the helpdesk knows of a caller joining a queue. It must answer
 // within a short deadline (the caller waits on it).
 type CallerInfo interface {
-	// Caller is the caller's name ("" when unknown) and the agent of their open ticket
-	// ("" when none).
-	Caller(ctx context.Context, number string) (name, ticketAgent string)
+	// Caller is what the helpdesk knows of a number (E.164), within ctx's deadline.
+	Caller(ctx context.Context, number string) Known
+}
+
+// Known is what the helpdesk knows of a caller.
+type Known struct {
+	Name         string
+	Organization string
+	VIP          bool
+	TicketAgent  string // the agent of the caller's open ticket, "" when none
 }
 
 // QueueConnector is the switchboard as the queues see it: it carries out their decisions
@@ -174,16 +181,7 @@ func (c *call) toQueue(name string) (string, callbox.Cause, callbox.HangupSide) 
 		c.event("caller-hangup", c.caller)
 		return "abandoned", callbox.CauseCancelled, callbox.SideCaller
 	}
-	caller := queue.Caller{Number: cv.Caller(), Name: c.rec.FromName, Priority: c.rec.VIP}
-	if ci := c.sb.callers; ci != nil && caller.Number != "" {
-		ctx, cancel := context.WithTimeout(c.ctx, 500*time.Millisecond)
-		name, agent := ci.Caller(ctx, caller.Number)
-		cancel()
-		if caller.Name == "" {
-			caller.Name = name
-		}
-		caller.TicketAgent = agent
-	}
+	caller := queue.Caller{Number: cv.Caller(), Name: c.rec.FromName, Priority: c.rec.VIP, TicketAgent: c.known.TicketAgent}
 	c.q.caller = caller
 	c.sb.mu.Lock()
 	c.sb.queued[c.q.id] = c

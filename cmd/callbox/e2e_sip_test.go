@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -889,5 +890,42 @@ func TestInternalCall(t *testing.T) {
 	b.waitCalls(t, 1)
 	if rec := b.lastCall(t); rec.Direction != callbox.Internal || rec.From != "1003" || rec.Extension != "1001" || rec.Result != "answered" {
 		t.Fatalf("record: %s from %s ext %s %s", rec.Direction, rec.From, rec.Extension, rec.Result)
+	}
+}
+
+// TestHelpdeskLookupBeforeTheCallIsRouted: the helpdesk (a Zammad stand-in speaking its
+// API) knows the caller as a VIP; the call record says so before anyone decides anything.
+func TestHelpdeskLookupBeforeTheCallIsRouted(t *testing.T) {
+	zammad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/v1/users/search":
+			fmt.Fprint(w, `[{"id": 7, "firstname": "Dana", "lastname": "Vance", "phone": "+12125550100", "vip": true}]`)
+		case "/api/v1/tickets/search":
+			fmt.Fprint(w, `[]`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer zammad.Close()
+	b := startSIPBox(t, fmt.Sprintf(`sync:
+  lookup: {from: desk}
+  destinations:
+    - {name: desk, kind: zammad, url: "%s", token: zammad-token, group: Users, numbers: ["+19999999999"]}
+`, zammad.URL))
+	ag := agent(t, b, "1001", sipptest.Agent{RingMs: 100}, true)
+	caller := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{From: "2125550100", TalkMs: 500, ByeFirst: true}.XML(), Target: b.sip, Service: "4001"})
+	caller.MustSucceed("caller")
+	ag.MustSucceed("agent")
+	b.waitCalls(t, 1)
+	rec := b.lastCall(t)
+	if rec.VIP < 1 || !slices.Contains(rec.Flags, "vip") {
+		t.Fatalf("the helpdesk's VIP tag is not on the record: vip %d flags %v", rec.VIP, rec.Flags)
+	}
+	found := false
+	for _, e := range rec.Events {
+		found = found || (e.Kind == "lookup" && e.Detail["name"] == "Dana Vance" && e.Detail["vip"] == "helpdesk")
+	}
+	if !found {
+		t.Fatalf("no look-up on the timeline: %+v", rec.Events)
 	}
 }

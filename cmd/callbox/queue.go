@@ -15,6 +15,7 @@ import (
 	"callbox/config"
 	"callbox/queue"
 	"callbox/store"
+	"callbox/switchboard"
 	"callbox/web"
 )
 
@@ -357,20 +358,21 @@ func newQueueService(cfg *config.Config, db *store.DB, reg prometheus.Registerer
 	return svc, nil
 }
 
-// queueCallers tells the queues what the helpdesk knows of a caller: their name and the
-// agent of their open ticket (the sticky agent), within the look-up's deadline.
+// queueCallers tells the switchboard what the helpdesk knows of a caller — name,
+// organisation, VIP tag, the agent of their open ticket — within the look-up's deadline.
 type queueCallers struct{ d *daemon }
 
-func (q queueCallers) Caller(ctx context.Context, number string) (name, ticketAgent string) {
+func (q queueCallers) Caller(ctx context.Context, number string) switchboard.Known {
 	s := q.d.sync
 	if s == nil {
-		return "", ""
+		return switchboard.Known{}
 	}
 	c, _ := s.Lookup(ctx, number)
+	k := switchboard.Known{Name: c.Name, Organization: c.Organization, VIP: c.VIP}
 	if len(c.OpenTickets) > 0 {
-		ticketAgent = c.LastAgent
+		k.TicketAgent = c.LastAgent
 	}
-	return c.Name, ticketAgent
+	return k
 }
 
 // queueStatus fills the status page's queue and agent lines.
