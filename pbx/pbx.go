@@ -142,6 +142,9 @@ func New(o Options) (*PBX, error) {
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerLogger(quietLogger(sipLog)),
 			sip.WithTransactionLayerUnhandledResponseHandler(p.unhandledResponse),
+			// A phone's TCP connection that closes ends its transactions at once, instead of
+			// leaving them to time out.
+			sip.WithTransactionLayerTerminateOnConnClose(),
 		),
 	)
 	if err != nil {
