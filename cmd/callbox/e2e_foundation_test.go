@@ -49,6 +49,8 @@ trunks:
 inbound:
   - number: "4000"
     destination: extension:1001
+queues:
+  - {name: support, members: ["1001"]}
 `, boxName, sip, sip, hash)
 }
 

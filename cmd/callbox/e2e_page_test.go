@@ -50,6 +50,10 @@ func TestStatusPageInChromium(t *testing.T) {
 	if trunks := br.Text("#trunks"); !strings.Contains(trunks, "loopback") {
 		t.Errorf("trunks on the page: %q", trunks)
 	}
+	// An agent logs in: the page follows the daemon within its refresh.
+	b.MustCLI("agent", "login", "1001")
+	br.WaitText("#queues", "support", 10*time.Second)
+	br.WaitText("#agents", "Available 1", 10*time.Second)
 	if t.Failed() {
 		br.Screenshot(filepath.Join(t.TempDir(), "page.png"))
 	}

@@ -18,11 +18,21 @@ async function refresh() {
     document.getElementById("active").textContent = s.calls.active;
     fill("callcounts", [["Inbound", s.calls.inbound], ["Outbound", s.calls.outbound], ["Internal", s.calls.internal]]);
     fill("trunks", (s.trunks || []).map(t => [t.name, t.kind, t.state]), ["Trunk", "Kind", "State"]);
+    fill("queues", (s.queues || []).map(q => [q.name, q.waiting, q.longest_wait_seconds + " s", q.agents_available]),
+      ["Queue", "Waiting", "Longest wait", "Agents free"]);
+    const a = s.agents || {};
+    fill("agents", [["Logged in", a.logged_in || 0], ["Available", a.available || 0], ["On a call", a.on_call || 0],
+      ["Paused", a.paused || 0]]);
     const calls = await (await fetch("/api/v1/calls?limit=20")).json();
     fill("calls", calls.map(c => [new Date(c.started).toLocaleString(), c.direction, c.from, c.to, c.result,
       Math.round(c.talk_ms / 1000) + " s"]), ["Started", "Direction", "From", "To", "Result", "Talk"]);
   } catch (e) {
-    document.getElementById("active").innerHTML = '<span class="err">daemon unreachable</span>';
+    const el = document.getElementById("active");
+    el.replaceChildren();
+    const err = document.createElement("span");
+    err.className = "err";
+    err.textContent = "daemon unreachable";
+    el.appendChild(err);
   }
 }
 refresh();
