@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/binary"
+	"math"
 	"sync"
 	"time"
 
@@ -199,4 +200,20 @@ func (l *Leg) Sends(f *callbox.Frame) {
 		return
 	}
 	l.media.deliver(f)
+}
+
+// ToneShare is the share of pcm's power at freq (Goertzel): about 1 for a pure tone of freq,
+// near 0 for silence or other sounds. It tells which tone a party heard.
+func ToneShare(pcm []int16, freq float64) float64 {
+	k := 2 * math.Cos(2*math.Pi*freq/8000)
+	var s1, s2, energy float64
+	for _, v := range pcm {
+		x := float64(v)
+		s1, s2 = x+k*s1-s2, s1
+		energy += x * x
+	}
+	if energy == 0 {
+		return 0
+	}
+	return (s1*s1 + s2*s2 - k*s1*s2) / energy / float64(len(pcm)) * 2
 }

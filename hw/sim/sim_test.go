@@ -280,3 +280,26 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	})
 }
+
+func TestToneShare(t *testing.T) {
+	mixed := tone(500, 8000)
+	for i, v := range tone(1400, 8000) {
+		mixed[i] += v
+	}
+	for _, tt := range []struct {
+		name     string
+		pcm      []int16
+		freq     float64
+		min, max float64
+	}{
+		{"the tone", tone(440, 1600), 440, 0.95, 1.05},
+		{"another tone", tone(1000, 1600), 440, 0, 0.01},
+		{"half of a mix", mixed, 1400, 0.45, 0.55},
+		{"silence", make([]int16, 1600), 440, 0, 0},
+		{"nothing", nil, 440, 0, 0},
+	} {
+		if got := ToneShare(tt.pcm, tt.freq); got < tt.min || got > tt.max {
+			t.Errorf("%s: %.3f, want %.2f to %.2f", tt.name, got, tt.min, tt.max)
+		}
+	}
+}
