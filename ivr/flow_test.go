@@ -11,6 +11,7 @@ import (
 
 	"callbox"
 	"callbox/config"
+	"callbox/hw/sim"
 	"callbox/media/wav"
 )
 
@@ -257,7 +258,7 @@ func TestVoicemailEndsBySilence(t *testing.T) {
 		}
 		defer f.Close()
 		pcm, _ := f.ReadAll()
-		if share := goertzelShare(pcm, 300); share < 0.3 {
+		if share := sim.ToneShare(pcm, 300); share < 0.3 {
 			t.Errorf("the file holds 300 Hz at %.2f", share)
 		}
 		if !strings.HasPrefix(rec.Path, "voicemail/2026/03/04/") {

@@ -194,7 +194,7 @@ func prompts(l *sim.Leg) []string {
 	for i := 0; i+800 <= len(pcm); i += 800 {
 		name := ""
 		for n, f := range promptTones {
-			if goertzelShare(pcm[i:i+800], f) > 0.6 {
+			if sim.ToneShare(pcm[i:i+800], f) > 0.6 {
 				name = strings.TrimSuffix(n, "-zh")
 				if strings.HasSuffix(n, "-zh") {
 					name = n
@@ -211,20 +211,6 @@ func prompts(l *sim.Leg) []string {
 		}
 	}
 	return out
-}
-
-func goertzelShare(pcm []int16, freq float64) float64 {
-	k := 2 * math.Cos(2*math.Pi*freq/8000)
-	var s1, s2, energy float64
-	for _, v := range pcm {
-		x := float64(v)
-		s1, s2 = x+k*s1-s2, s1
-		energy += x * x
-	}
-	if energy == 0 {
-		return 0
-	}
-	return (s1*s1 + s2*s2 - k*s1*s2) / energy / float64(len(pcm)) * 2
 }
 
 // fakeCall is the switchboard's side.

@@ -37,21 +37,6 @@ func tone(freq float64, d time.Duration) []int16 {
 	return pcm
 }
 
-// level is the share of pcm's power at freq (about 0.5 for a pure tone).
-func level(pcm []int16, freq float64) float64 {
-	k := 2 * math.Cos(2*math.Pi*freq/8000)
-	var s1, s2, energy float64
-	for _, v := range pcm {
-		x := float64(v)
-		s1, s2 = x+k*s1-s2, s1
-		energy += x * x
-	}
-	if energy == 0 {
-		return 0
-	}
-	return (s1*s1 + s2*s2 - k*s1*s2) / energy / float64(len(pcm))
-}
-
 // fakeDialer hands every leg it dials to the test.
 type fakeDialer struct {
 	mu     sync.Mutex

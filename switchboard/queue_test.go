@@ -93,7 +93,7 @@ func TestQueuedCallRingsDevicesInTurnConfirmsAndBridges(t *testing.T) {
 		mobile := legs[1]
 		mobile.Answers()
 		time.Sleep(400 * time.Millisecond)
-		if l := level(mobile.Last(200*time.Millisecond), 440); l < 0.3 {
+		if l := sim.ToneShare(mobile.Last(200*time.Millisecond), 440); l < 0.6 {
 			t.Errorf("the mobile agent was not asked for the key (440 Hz at %.2f)", l)
 		}
 		mobile.Presses('2')
@@ -110,7 +110,7 @@ func TestQueuedCallRingsDevicesInTurnConfirmsAndBridges(t *testing.T) {
 		synctest.Wait()
 		go mobile.Speaks(tone(1000, time.Second))
 		time.Sleep(1100 * time.Millisecond)
-		if l := level(caller.Last(500*time.Millisecond), 1000); l < 0.3 {
+		if l := sim.ToneShare(caller.Last(500*time.Millisecond), 1000); l < 0.6 {
 			t.Errorf("the caller does not hear the agent (1000 Hz at %.2f)", l)
 		}
 		caller.HangsUp(callbox.CauseNormal)
@@ -199,7 +199,7 @@ func TestCallbackRingsTheAgentThenTheCaller(t *testing.T) {
 			t.Fatalf("dialled %+v", targets)
 		}
 		time.Sleep(time.Second)
-		if l := level(agent.Last(time.Second), 440) + level(agent.Last(time.Second), 480); l < 0.3 {
+		if l := sim.ToneShare(agent.Last(time.Second), 440) + sim.ToneShare(agent.Last(time.Second), 480); l < 0.6 {
 			t.Errorf("the agent hears no ringing while the caller is dialled (%.2f)", l)
 		}
 		customer := legs[1]
@@ -209,7 +209,7 @@ func TestCallbackRingsTheAgentThenTheCaller(t *testing.T) {
 		synctest.Wait()
 		go customer.Speaks(tone(1000, time.Second))
 		time.Sleep(1100 * time.Millisecond)
-		if l := level(agent.Last(500*time.Millisecond), 1000); l < 0.3 {
+		if l := sim.ToneShare(agent.Last(500*time.Millisecond), 1000); l < 0.6 {
 			t.Errorf("the agent does not hear the caller (%.2f)", l)
 		}
 		agent.HangsUp(callbox.CauseNormal)
@@ -309,20 +309,20 @@ func TestConferenceModes(t *testing.T) {
 				}{{"caller", caller, tt.caller}, {"agent", agent, tt.agent}, {"supervisor", sup, tt.superv}} {
 					pcm := who.l.Last(time.Second)
 					for _, f := range []float64{callerHz, agentHz, superHz} {
-						l := level(pcm, f)
-						if heard := slices.Contains(who.want, f); heard && l < 0.1 || !heard && l > 0.01 {
+						l := sim.ToneShare(pcm, f)
+						if heard := slices.Contains(who.want, f); heard && l < 0.2 || !heard && l > 0.02 {
 							t.Errorf("%s: %.0f Hz at %.3f (should hear it: %v)", who.name, f, l, heard)
 						}
 					}
 				}
-				if l := level(rec.last(0, time.Second), callerHz); l < 0.3 {
+				if l := sim.ToneShare(rec.last(0, time.Second), callerHz); l < 0.6 {
 					t.Errorf("the recording's caller side: %.3f", l)
 				}
 				right := rec.last(1, time.Second)
-				if l := level(right, agentHz); l < 0.1 {
+				if l := sim.ToneShare(right, agentHz); l < 0.2 {
 					t.Errorf("the recording's agent side lacks the agent: %.3f", l)
 				}
-				if l, barge := level(right, superHz), tt.mode == queue.FeatureBarge; barge && l < 0.1 || !barge && l > 0.01 {
+				if l, barge := sim.ToneShare(right, superHz), tt.mode == queue.FeatureBarge; barge && l < 0.2 || !barge && l > 0.02 {
 					t.Errorf("the recording's agent side has the supervisor at %.3f", l)
 				}
 				if cf.remove(sup) {

@@ -316,15 +316,5 @@ func levelAt(fs []sim.SentFrame, freq float64) float64 {
 	for _, f := range fs {
 		pcm = append(pcm, f.PCM()...)
 	}
-	k := 2 * math.Cos(2*math.Pi*freq/8000)
-	var s1, s2, energy float64
-	for _, v := range pcm {
-		x := float64(v)
-		s1, s2 = x+k*s1-s2, s1
-		energy += x * x
-	}
-	if energy == 0 {
-		return 0
-	}
-	return (s1*s1 + s2*s2 - k*s1*s2) / energy / float64(len(pcm)) * 2
+	return sim.ToneShare(pcm, freq)
 }
