@@ -11,6 +11,7 @@ import (
 
 	"callbox"
 	"callbox/config"
+	"callbox/hw/sim"
 	"callbox/media/wav"
 )
 
@@ -67,7 +68,7 @@ func TestMenuChoiceByRFC4733(t *testing.T) {
 		h.clock.set(openTime)
 		c, out := h.call("2125550100", "main", nil)
 		time.Sleep(1500 * time.Millisecond) // during the menu prompt: the key stops it
-		c.leg.press('1')
+		c.leg.Presses('1')
 		end := <-out
 		if end.Result != "answered" || strings.Join(c.connects, ",") != "group:support" {
 			t.Fatalf("ending %+v, connects %v", end, c.connects)
@@ -81,10 +82,10 @@ func TestMenuChoiceByRFC4733(t *testing.T) {
 		if d, _ := c.event("ivr.caller"); d["number"] != "+12125550100" {
 			t.Errorf("the caller was not screened in E.164: %v", d)
 		}
-		if got := strings.Join(c.leg.media.prompts(), " "); got != "welcome menu" {
+		if got := strings.Join(prompts(c.leg), " "); got != "welcome menu" {
 			t.Errorf("the caller heard %q", got)
 		}
-		if !c.survey || !c.leg.answered() {
+		if !c.survey || !c.leg.State().Answered {
 			t.Error("the flow did not answer, or did not ask for the survey")
 		}
 	})
@@ -96,9 +97,9 @@ func TestMenuChoiceByInBandTones(t *testing.T) {
 		h.clock.set(openTime)
 		c, out := h.call("2125550100", "main", nil)
 		time.Sleep(1300 * time.Millisecond)
-		c.leg.tones(t, "2")
+		tones(c.leg, "2")
 		time.Sleep(300 * time.Millisecond)
-		c.leg.tones(t, "4711#")
+		tones(c.leg, "4711#")
 		end := <-out
 		if end.Result != "answered" || strings.Join(c.connects, ",") != "group:support" {
 			t.Fatalf("ending %+v, connects %v", end, c.connects)
@@ -119,14 +120,14 @@ func TestMenuTimeoutsAndRetries(t *testing.T) {
 		c, out := h.call("2125550100", "main", nil)
 		start := time.Now()
 		time.Sleep(2 * time.Second)
-		c.leg.press('7') // not a choice
+		c.leg.Presses('7') // not a choice
 		end := <-out
 		// welcome, menu, [7] invalid, menu, timeout, noinput, menu, timeout → default: voicemail,
 		// where the caller says nothing.
 		if got := c.path(); got != "screen welcome hours menu [7] (timeout) (timeout)" {
 			t.Errorf("path %q", got)
 		}
-		if got := strings.Join(c.leg.media.prompts(), " "); got != "welcome menu invalid menu noinput menu greeting" {
+		if got := strings.Join(prompts(c.leg), " "); got != "welcome menu invalid menu noinput menu greeting" {
 			t.Errorf("the caller heard %q", got)
 		}
 		if d, ok := c.event("ivr.default"); !ok || d["to"] != "voicemail:1001" {
@@ -167,7 +168,7 @@ func TestHoursAndOverride(t *testing.T) {
 				}
 				c, out := h.call("2125550100", "main", nil)
 				time.Sleep(time.Second)
-				c.leg.hangUp()
+				c.leg.HangsUp(callbox.CauseNormal)
 				<-out
 				d, _ := c.event("ivr.time")
 				if d["state"] != tt.want || d["override"] != tt.override {
@@ -187,8 +188,9 @@ func TestCallerLists(t *testing.T) {
 		h.clock.set(openTime)
 		// Blacklisted (written locally in the config): refused unanswered, counted.
 		c, out := h.call("+1 212 555 0199", "main", nil)
-		if end := <-out; end.Result != "rejected" || end.Cause != callbox.CauseRejected || c.leg.answered() || c.leg.endCause() != callbox.CauseRejected {
-			t.Fatalf("blacklisted: %+v answered %v", end, c.leg.answered())
+		end := <-out
+		if st := c.leg.State(); end.Result != "rejected" || end.Cause != callbox.CauseRejected || st.Answered || st.Cause != callbox.CauseRejected {
+			t.Fatalf("blacklisted: %+v, leg %+v", end, st)
 		}
 		if es, _ := h.store.NumberEntries(context.Background(), "+12125550199"); es[0].Hits != 1 {
 			t.Errorf("blacklist hit not counted: %+v", es)
@@ -197,7 +199,7 @@ func TestCallerLists(t *testing.T) {
 		for number, want := range map[string]string{"2125550188": "vip", "2125550177": "warning"} {
 			c, out := h.call(number, "main", nil)
 			time.Sleep(1500 * time.Millisecond)
-			c.leg.press('1')
+			c.leg.Presses('1')
 			<-out
 			if !hasFlag(&c.rec, want) {
 				t.Errorf("%s: flags %v", number, c.rec.Flags)
@@ -213,15 +215,15 @@ func TestCallerLists(t *testing.T) {
 		h.store.AddListEntry(context.Background(), ListEntry{List: "blacklist", Number: "+12125550166", Until: openTime.Add(-time.Hour), Source: "cli"})
 		c, out = h.call("2125550166", "main", nil)
 		time.Sleep(1500 * time.Millisecond)
-		c.leg.press('1')
+		c.leg.Presses('1')
 		if end := <-out; end.Result != "answered" {
 			t.Errorf("an expired entry still blocks: %+v", end)
 		}
 		// A prefix rule sends Chicago callers to sales without the menu.
 		c, out = h.call("3125550100", "main", nil)
 		<-out
-		if strings.Join(c.connects, ",") != "group:sales" || c.leg.answered() {
-			t.Errorf("rule: connects %v answered %v", c.connects, c.leg.answered())
+		if strings.Join(c.connects, ",") != "group:sales" || c.leg.State().Answered {
+			t.Errorf("rule: connects %v answered %v", c.connects, c.leg.State().Answered)
 		}
 	})
 }
@@ -233,7 +235,7 @@ func TestVoicemailEndsBySilence(t *testing.T) {
 		c, out := h.call("2125550100", "main", nil)
 		// welcome, closed and greeting (0.6 s each) + beep (0.3 s), then 2 s of words.
 		time.Sleep(2200 * time.Millisecond)
-		c.leg.talk(speech(2 * time.Second))
+		c.leg.Speaks(speech(2 * time.Second))
 		end := <-out
 		if end.Result != "voicemail" || end.Side != callbox.SideBox {
 			t.Fatalf("ending %+v\n%+v", end, c.rec.Events)
@@ -256,14 +258,14 @@ func TestVoicemailEndsBySilence(t *testing.T) {
 		}
 		defer f.Close()
 		pcm, _ := f.ReadAll()
-		if share := goertzelShare(pcm, 300); share < 0.3 {
+		if share := sim.ToneShare(pcm, 300); share < 0.3 {
 			t.Errorf("the file holds 300 Hz at %.2f", share)
 		}
 		if !strings.HasPrefix(rec.Path, "voicemail/2026/03/04/") {
 			t.Errorf("path %s", rec.Path)
 		}
-		if c.leg.endCause() != callbox.CauseNormal {
-			t.Errorf("the box did not hang up: %s", c.leg.endCause())
+		if c.leg.State().Cause != callbox.CauseNormal {
+			t.Errorf("the box did not hang up: %s", c.leg.State().Cause)
 		}
 	})
 }
@@ -274,8 +276,8 @@ func TestVoicemailEndsByHash(t *testing.T) {
 		h.clock.set(time.Date(2026, 3, 4, 23, 0, 0, 0, time.UTC))
 		c, out := h.call("2125550100", "main", nil)
 		time.Sleep(2200 * time.Millisecond)
-		c.leg.talk(speech(time.Second))
-		c.leg.press('#')
+		c.leg.Speaks(speech(time.Second))
+		c.leg.Presses('#')
 		if end := <-out; end.Result != "voicemail" {
 			t.Fatalf("ending %+v", end)
 		}
@@ -291,16 +293,16 @@ func TestVoicemailEndsByHash(t *testing.T) {
 func TestSurveyScore(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, menuFlow)
-		leg := newFakeLeg("2125550100")
+		leg := newCaller("2125550100")
 		c := &fakeCall{rec: callbox.Record{ID: "s1"}, leg: leg}
 		cv := h.svc.Converse(c)
 		defer cv.Close()
 		cv.answered = true // the switchboard answered when the agent did
 		go func() {
 			time.Sleep(300 * time.Millisecond)
-			leg.press('6') // not a score: asked again
+			leg.Presses('6') // not a score: asked again
 			time.Sleep(500 * time.Millisecond)
-			leg.press('4')
+			leg.Presses('4')
 		}()
 		if score := cv.Survey(context.Background(), "1001"); score != 4 || c.rec.Survey != 4 {
 			t.Fatalf("score %d, record %d", score, c.rec.Survey)
@@ -308,10 +310,10 @@ func TestSurveyScore(t *testing.T) {
 		if d, _ := c.event("survey"); d["agent"] != "1001" || d["score"] != "4" {
 			t.Errorf("survey event %v", d)
 		}
-		if got := strings.Join(leg.media.prompts(), " "); got != "question thanks" {
+		if got := strings.Join(prompts(leg), " "); got != "question thanks" {
 			t.Errorf("the caller heard %q", got) // the first question was cut short by the key
 		}
-		if leg.endCause() != callbox.CauseNormal {
+		if leg.State().Cause != callbox.CauseNormal {
 			t.Error("the box did not hang up after the thanks")
 		}
 	})
@@ -322,9 +324,9 @@ func TestLanguageChoiceAndCallerHangingUp(t *testing.T) {
 		h := newHarness(t, menuFlow)
 		c, out := h.call("2125550100", "lang", nil)
 		time.Sleep(200 * time.Millisecond)
-		c.leg.press('2')
+		c.leg.Presses('2')
 		time.Sleep(time.Second)
-		c.leg.hangUp()
+		c.leg.HangsUp(callbox.CauseNormal)
 		end := <-out
 		if end.Result != "abandoned" || end.Side != callbox.SideCaller {
 			t.Fatalf("ending %+v", end)
@@ -332,7 +334,7 @@ func TestLanguageChoiceAndCallerHangingUp(t *testing.T) {
 		if c.rec.Variables["language"] != "zh" {
 			t.Errorf("language %v", c.rec.Variables)
 		}
-		if got := strings.Join(c.leg.media.prompts(), " "); !strings.Contains(got, "menu-zh") {
+		if got := strings.Join(prompts(c.leg), " "); !strings.Contains(got, "menu-zh") {
 			t.Errorf("the caller heard %q: not the Chinese menu", got)
 		}
 	})
@@ -353,8 +355,8 @@ func TestConnectNoAnswerGoesOn(t *testing.T) {
 			return Ending{Result: "missed", Cause: callbox.CauseNoAnswer, Side: callbox.SideBox}, Unanswered
 		})
 		end := <-out
-		if end.Result != "ivr" || c.path() != "try bye" || strings.Join(c.leg.media.prompts(), " ") != "bye" {
-			t.Fatalf("ending %+v path %q heard %v", end, c.path(), c.leg.media.prompts())
+		if end.Result != "ivr" || c.path() != "try bye" || strings.Join(prompts(c.leg), " ") != "bye" {
+			t.Fatalf("ending %+v path %q heard %v", end, c.path(), prompts(c.leg))
 		}
 	})
 }

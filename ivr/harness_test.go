@@ -16,8 +16,8 @@ import (
 
 	"callbox"
 	"callbox/config"
+	"callbox/hw/sim"
 	"callbox/media/dsp"
-	"callbox/media/g711"
 	"callbox/media/session"
 	"callbox/media/wav"
 )
@@ -168,141 +168,33 @@ func (m *memStore) SetHoursOverride(ctx context.Context, hours, mode string, at 
 	return nil
 }
 
-// fakeLeg is a caller: its media keeps what the box plays, and the test presses keys.
-type fakeLeg struct {
-	number string
-	media  *fakeMedia
-	events chan callbox.LegEvent
-	done   chan struct{}
-	mu     sync.Mutex
-	answer bool
-	cause  callbox.Cause
-	ended  bool
-}
-
-func newFakeLeg(number string) *fakeLeg {
-	return &fakeLeg{number: number, media: &fakeMedia{}, events: make(chan callbox.LegEvent, 64), done: make(chan struct{})}
-}
-
-func (l *fakeLeg) ID() string                                 { return "leg-" + l.number }
-func (l *fakeLeg) Kind() callbox.LegKind                      { return callbox.LegTrunk }
-func (l *fakeLeg) Remote() callbox.Party                      { return callbox.Party{Number: l.number} }
-func (l *fakeLeg) Local() callbox.Party                       { return callbox.Party{Number: "4000"} }
-func (l *fakeLeg) Trunk() string                              { return "test" }
-func (l *fakeLeg) Ring(ctx context.Context, early bool) error { return nil }
-func (l *fakeLeg) Hold(ctx context.Context, on bool) error    { return nil }
-func (l *fakeLeg) Events() <-chan callbox.LegEvent            { return l.events }
-func (l *fakeLeg) Done() <-chan struct{}                      { return l.done }
-func (l *fakeLeg) Media() callbox.Media                       { return l.media }
-
-func (l *fakeLeg) Answer(ctx context.Context) error {
-	l.mu.Lock()
-	l.answer = true
-	l.mu.Unlock()
-	return nil
-}
-
-func (l *fakeLeg) Hangup(ctx context.Context, cause callbox.Cause) error {
-	l.end(cause, false)
-	return nil
-}
-
-func (l *fakeLeg) end(cause callbox.Cause, byRemote bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.ended {
-		return
-	}
-	l.ended, l.cause = true, cause
-	l.events <- callbox.LegEvent{Kind: callbox.LegHangup, Cause: cause, ByRemote: byRemote}
-	close(l.events)
-	close(l.done)
-}
-
-// press sends a digit as an RFC 4733 event (as the leg reports it) and its first packet to
-// the media, as a SIP leg does.
-func (l *fakeLeg) press(d rune) {
-	l.media.deliver(&callbox.Frame{Kind: callbox.FrameEvent, Payload: []byte{0, 10, 0, 0}})
-	l.events <- callbox.LegEvent{Kind: callbox.LegDTMF, Digit: d}
+// newCaller is a caller on a trunk: the box's leg keeps what it plays, and the test presses
+// keys.
+func newCaller(number string) *sim.Leg {
+	return sim.NewLeg(sim.Options{ID: "leg-" + number, Kind: callbox.LegTrunk, Remote: callbox.Party{Number: number},
+		Local: callbox.Party{Number: "4000"}, Trunk: "test", Source: 42})
 }
 
 // tones sends digits as in-band DTMF audio at the real pace (it takes 200 ms a digit).
-func (l *fakeLeg) tones(t *testing.T, keys string) {
+func tones(l *sim.Leg, keys string) {
 	pcm := dsp.AppendSilence(nil, 40*time.Millisecond)
 	for _, k := range keys {
 		pcm, _ = dsp.AppendDTMF(pcm, k, -9, -7, 100*time.Millisecond)
 		pcm = dsp.AppendSilence(pcm, 100*time.Millisecond)
 	}
-	l.talk(pcm)
-}
-
-// talk sends audio at the real pace.
-func (l *fakeLeg) talk(pcm []int16) {
-	for i := 0; i+160 <= len(pcm); i += 160 {
-		payload := make([]byte, 160)
-		g711.EncodeUlaw(payload, pcm[i:i+160])
-		l.media.deliver(&callbox.Frame{Codec: callbox.PCMU, Payload: payload, Seq: l.media.seq, Timestamp: uint32(l.media.seq) * 160, Source: 42})
-		l.media.seq++
-		time.Sleep(session.FrameDuration)
-	}
-}
-
-func (l *fakeLeg) hangUp() { l.end(callbox.CauseNormal, true) }
-
-func (l *fakeLeg) answered() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.answer
-}
-
-func (l *fakeLeg) endCause() callbox.Cause {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.cause
-}
-
-type fakeMedia struct {
-	mu    sync.Mutex
-	sink  callbox.FrameSink
-	heard []int16 // what the box played, decoded
-	seq   uint16
-}
-
-func (m *fakeMedia) Codec() callbox.Codec { return callbox.PCMU }
-func (m *fakeMedia) SetSink(s callbox.FrameSink) {
-	m.mu.Lock()
-	m.sink = s
-	m.mu.Unlock()
-}
-func (m *fakeMedia) WriteFrame(f *callbox.Frame) error {
-	pcm := make([]int16, len(f.Payload))
-	g711.DecodeUlaw(pcm, f.Payload)
-	m.mu.Lock()
-	m.heard = append(m.heard, pcm...)
-	m.mu.Unlock()
-	return nil
-}
-func (m *fakeMedia) deliver(f *callbox.Frame) {
-	m.mu.Lock()
-	s := m.sink
-	m.mu.Unlock()
-	if s != nil {
-		s.OnFrame(f)
-	}
+	l.Speaks(pcm)
 }
 
 // prompts lists the test prompts the caller heard, in order, by their tones (one name per
 // 600 ms prompt, told by 100 ms windows).
-func (m *fakeMedia) prompts() []string {
-	m.mu.Lock()
-	pcm := append([]int16(nil), m.heard...)
-	m.mu.Unlock()
+func prompts(l *sim.Leg) []string {
+	pcm := l.Heard()
 	var out []string
 	last, run := "", 0
 	for i := 0; i+800 <= len(pcm); i += 800 {
 		name := ""
 		for n, f := range promptTones {
-			if goertzelShare(pcm[i:i+800], f) > 0.6 {
+			if sim.ToneShare(pcm[i:i+800], f) > 0.6 {
 				name = strings.TrimSuffix(n, "-zh")
 				if strings.HasSuffix(n, "-zh") {
 					name = n
@@ -321,24 +213,10 @@ func (m *fakeMedia) prompts() []string {
 	return out
 }
 
-func goertzelShare(pcm []int16, freq float64) float64 {
-	k := 2 * math.Cos(2*math.Pi*freq/8000)
-	var s1, s2, energy float64
-	for _, v := range pcm {
-		x := float64(v)
-		s1, s2 = x+k*s1-s2, s1
-		energy += x * x
-	}
-	if energy == 0 {
-		return 0
-	}
-	return (s1*s1 + s2*s2 - k*s1*s2) / energy / float64(len(pcm)) * 2
-}
-
 // fakeCall is the switchboard's side.
 type fakeCall struct {
 	rec      callbox.Record
-	leg      *fakeLeg
+	leg      *sim.Leg
 	survey   bool
 	connects []string
 	connect  func(d config.Destination) (Ending, Reach)
@@ -434,7 +312,7 @@ func newHarness(t *testing.T, ivrYAML string) *harness {
 // call starts a conversation from number and runs the flow on its own goroutine; the
 // result comes on the channel.
 func (h *harness) call(number, flow string, connect func(config.Destination) (Ending, Reach)) (*fakeCall, <-chan Ending) {
-	leg := newFakeLeg(number)
+	leg := newCaller(number)
 	c := &fakeCall{rec: callbox.Record{ID: fmt.Sprintf("call-%s", number)}, leg: leg, connect: connect}
 	out := make(chan Ending, 1)
 	go func() {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"callbox/config"
+	"callbox/hw/sim"
 )
 
 // TestSpeakerRendersWholePrompts: a named prompt of recordings becomes one clip, in the
@@ -24,11 +25,11 @@ func TestSpeakerRendersWholePrompts(t *testing.T) {
 	if len(pcm) != 2*4800 {
 		t.Fatalf("%d samples, want two 600 ms recordings", len(pcm))
 	}
-	if goertzelShare(pcm[:4800], promptTones["welcome"]) < 0.6 || goertzelShare(pcm[4800:], promptTones["menu"]) < 0.6 {
+	if sim.ToneShare(pcm[:4800], promptTones["welcome"]) < 0.6 || sim.ToneShare(pcm[4800:], promptTones["menu"]) < 0.6 {
 		t.Error("the parts are not the recordings, in order")
 	}
 	zh, err := h.svc.Speaker("zh")(context.Background(), &config.Prompt{Parts: []config.PromptPart{{Name: "menu"}}})
-	if err != nil || goertzelShare(zh.Samples(), promptTones["menu-zh"]) < 0.6 {
+	if err != nil || sim.ToneShare(zh.Samples(), promptTones["menu-zh"]) < 0.6 {
 		t.Errorf("the Mandarin recording was not chosen: %v", err)
 	}
 	if _, err := speak(context.Background(), &config.Prompt{Parts: []config.PromptPart{{Name: "welcome"}, {Name: "missing"}}}); err == nil {

@@ -12,172 +12,36 @@ import (
 
 	"callbox"
 	"callbox/config"
+	"callbox/hw/sim"
 	"callbox/ivr"
-	"callbox/media/g711"
 	"callbox/media/prompt"
 	"callbox/media/session"
 	"callbox/queue"
 )
 
-// Fakes for the switchboard's tests: legs whose media keep what the box sent them, a
-// dialer that hands the test each leg it dials, the queues as a recorder of what the call
+// Fakes for the switchboard's tests: simulated legs (hw/sim), a dialer that hands the test each leg it dials, the queues as a recorder of what the call
 // path told them, and a store of records. Tests run in synctest bubbles: the media clock,
 // ring timers and the calls' goroutines all run on the bubble's clock.
 
-type fakeLeg struct {
-	id     string
-	kind   callbox.LegKind
-	remote callbox.Party
-	media  *fakeMedia
-	events chan callbox.LegEvent
-	done   chan struct{}
-
-	mu       sync.Mutex
-	answered bool
-	cause    callbox.Cause
-	ended    bool
+// newLeg is a party on the far end of a leg, speaking as stream 7.
+func newLeg(id string, kind callbox.LegKind, number string) *sim.Leg {
+	return sim.NewLeg(sim.Options{ID: id, Kind: kind, Remote: callbox.Party{Number: number}, Source: 7})
 }
 
-func newFakeLeg(id string, kind callbox.LegKind, number string) *fakeLeg {
-	return &fakeLeg{id: id, kind: kind, remote: callbox.Party{Number: number}, media: &fakeMedia{},
-		events: make(chan callbox.LegEvent, 64), done: make(chan struct{})}
-}
-
-func (l *fakeLeg) ID() string                                 { return l.id }
-func (l *fakeLeg) Kind() callbox.LegKind                      { return l.kind }
-func (l *fakeLeg) Remote() callbox.Party                      { return l.remote }
-func (l *fakeLeg) Local() callbox.Party                       { return callbox.Party{} }
-func (l *fakeLeg) Trunk() string                              { return "" }
-func (l *fakeLeg) Ring(ctx context.Context, early bool) error { return nil }
-func (l *fakeLeg) Hold(ctx context.Context, on bool) error    { return nil }
-func (l *fakeLeg) Events() <-chan callbox.LegEvent            { return l.events }
-func (l *fakeLeg) Done() <-chan struct{}                      { return l.done }
-func (l *fakeLeg) Media() callbox.Media                       { return l.media }
-
-func (l *fakeLeg) Answer(ctx context.Context) error {
-	l.mu.Lock()
-	l.answered = true
-	l.mu.Unlock()
-	return nil
-}
-
-func (l *fakeLeg) Hangup(ctx context.Context, cause callbox.Cause) error {
-	l.end(cause, false)
-	return nil
-}
-
-// emit sends an event from the far end (ringing, answered, a key).
-func (l *fakeLeg) emit(ev callbox.LegEvent) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.ended {
-		if ev.Kind == callbox.LegAnswered {
-			l.answered = true
-		}
-		l.events <- ev
+// tone is a tone of freq for d.
+func tone(freq float64, d time.Duration) []int16 {
+	pcm := make([]int16, int(d.Seconds()*8000))
+	for i := range pcm {
+		pcm[i] = int16(6000 * math.Sin(2*math.Pi*freq*float64(i)/8000))
 	}
-}
-
-// end ends the leg; byRemote when the far end hung up.
-func (l *fakeLeg) end(cause callbox.Cause, byRemote bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.ended {
-		return
-	}
-	l.ended, l.cause = true, cause
-	l.events <- callbox.LegEvent{Kind: callbox.LegHangup, Cause: cause, ByRemote: byRemote}
-	close(l.events)
-	close(l.done)
-}
-
-func (l *fakeLeg) state() (answered, ended bool, cause callbox.Cause) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.answered, l.ended, l.cause
-}
-
-// talk sends a tone for d at the real (bubble's) pace, from the leg's own goroutine.
-func (l *fakeLeg) talk(freq float64, d time.Duration) {
-	n := int(d / session.FrameDuration)
-	pcm := make([]int16, 160)
-	payload := make([]byte, 160)
-	for f := range n {
-		for i := range pcm {
-			pcm[i] = int16(6000 * math.Sin(2*math.Pi*freq*float64(f*160+i)/8000))
-		}
-		g711.EncodeUlaw(payload, pcm)
-		l.media.deliver(&callbox.Frame{Codec: callbox.PCMU, Payload: payload, Seq: uint16(f), Timestamp: uint32(f * 160), Source: 7})
-		time.Sleep(session.FrameDuration)
-	}
-}
-
-type fakeMedia struct {
-	mu    sync.Mutex
-	sink  callbox.FrameSink
-	heard []int16 // what the box sent the party, decoded
-}
-
-func (m *fakeMedia) Codec() callbox.Codec { return callbox.PCMU }
-
-func (m *fakeMedia) SetSink(s callbox.FrameSink) {
-	m.mu.Lock()
-	m.sink = s
-	m.mu.Unlock()
-}
-
-func (m *fakeMedia) WriteFrame(f *callbox.Frame) error {
-	if f.Kind != callbox.FrameAudio {
-		return nil
-	}
-	pcm := make([]int16, len(f.Payload))
-	g711.DecodeUlaw(pcm, f.Payload)
-	m.mu.Lock()
-	m.heard = append(m.heard, pcm...)
-	m.mu.Unlock()
-	return nil
-}
-
-func (m *fakeMedia) deliver(f *callbox.Frame) {
-	m.mu.Lock()
-	s := m.sink
-	m.mu.Unlock()
-	if s != nil {
-		s.OnFrame(f)
-	}
-}
-
-// last returns the last d of what the party heard.
-func (m *fakeMedia) last(d time.Duration) []int16 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := int(d.Seconds() * 8000)
-	if n > len(m.heard) {
-		n = len(m.heard)
-	}
-	return append([]int16(nil), m.heard[len(m.heard)-n:]...)
-}
-
-// level is the share of pcm's power at freq (about 0.5 for a pure tone).
-func level(pcm []int16, freq float64) float64 {
-	k := 2 * math.Cos(2*math.Pi*freq/8000)
-	var s1, s2, energy float64
-	for _, v := range pcm {
-		x := float64(v)
-		s1, s2 = x+k*s1-s2, s1
-		energy += x * x
-	}
-	if energy == 0 {
-		return 0
-	}
-	return (s1*s1 + s2*s2 - k*s1*s2) / energy / float64(len(pcm))
+	return pcm
 }
 
 // fakeDialer hands every leg it dials to the test.
 type fakeDialer struct {
 	mu     sync.Mutex
 	n      int
-	legs   []*fakeLeg
+	legs   []*sim.Leg
 	target []Target
 	fail   map[string]error // by number
 }
@@ -193,7 +57,7 @@ func (d *fakeDialer) Dial(ctx context.Context, t Target) (callbox.Leg, error) {
 	if t.Kind == "number" {
 		kind = callbox.LegTrunk
 	}
-	l := newFakeLeg(fmt.Sprintf("out%d", d.n), kind, t.Number)
+	l := newLeg(fmt.Sprintf("out%d", d.n), kind, t.Number)
 	d.legs = append(d.legs, l)
 	d.target = append(d.target, t)
 	return l, nil
@@ -201,10 +65,10 @@ func (d *fakeDialer) Dial(ctx context.Context, t Target) (callbox.Leg, error) {
 
 func (d *fakeDialer) CanDialOut(number string) bool { return true }
 
-func (d *fakeDialer) dialled() ([]*fakeLeg, []Target) {
+func (d *fakeDialer) dialled() ([]*sim.Leg, []Target) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return append([]*fakeLeg(nil), d.legs...), append([]Target(nil), d.target...)
+	return append([]*sim.Leg(nil), d.legs...), append([]Target(nil), d.target...)
 }
 
 // fakeQueues records what the call path tells the queues; the test plays the engine by
@@ -289,11 +153,7 @@ type toneIVR struct{ *ivr.Service }
 
 func (toneIVR) Speaker(lang string) ivr.Speaker {
 	return func(ctx context.Context, p *config.Prompt) (*prompt.Clip, error) {
-		pcm := make([]int16, 4800)
-		for i := range pcm {
-			pcm[i] = int16(6000 * math.Sin(2*math.Pi*440*float64(i)/8000))
-		}
-		return prompt.NewClip("tone", pcm), nil
+		return prompt.NewClip("tone", tone(440, 600*time.Millisecond)), nil
 	}
 }
 

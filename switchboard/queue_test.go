@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"callbox"
+	"callbox/hw/sim"
 	"callbox/media/prompt"
 	"callbox/media/session"
 	"callbox/queue"
@@ -41,9 +42,9 @@ func eventsOf(rec callbox.Record, kind string) []map[string]string {
 
 // joinCaller brings a caller in on 4100 (queue support) and returns its leg and the id
 // the queues know the call by.
-func (h *switchboardHarness) joinCaller(number string) (*fakeLeg, string) {
+func (h *switchboardHarness) joinCaller(number string) (*sim.Leg, string) {
 	h.t.Helper()
-	caller := newFakeLeg("in-"+number, callbox.LegTrunk, number)
+	caller := newLeg("in-"+number, callbox.LegTrunk, number)
 	h.sb.Take(Offer{Leg: caller, From: callbox.Party{Number: number}, To: "4100", Trunk: "t"})
 	synctest.Wait()
 	ids := h.queues.joined()
@@ -62,11 +63,11 @@ func TestQueuedCallRingsDevicesInTurnConfirmsAndBridges(t *testing.T) {
 		h := newSwitchboardHarness(t)
 		defer h.stop()
 		caller, id := h.joinCaller("2125550100")
-		if answered, _, _ := caller.state(); !answered {
+		if !caller.State().Answered {
 			t.Fatal("the waiting caller was not answered")
 		}
 		time.Sleep(2 * time.Second)
-		if r := rms(caller.media.last(2 * time.Second)); r < 200 {
+		if r := rms(caller.Last(2 * time.Second)); r < 200 {
 			t.Fatalf("the waiting caller hears next to nothing (rms %.0f)", r)
 		}
 		h.execute(queue.Offer{Call: id, Queue: "support", Agent: "1001", Timeout: 20 * time.Second, Endpoints: []queue.Endpoint{
@@ -79,42 +80,42 @@ func TestQueuedCallRingsDevicesInTurnConfirmsAndBridges(t *testing.T) {
 			t.Fatalf("dialled %+v", targets)
 		}
 		desk := legs[0]
-		desk.emit(callbox.LegEvent{Kind: callbox.LegRinging})
+		desk.Rings()
 		time.Sleep(2*time.Second + 10*time.Millisecond)
 		synctest.Wait()
-		if _, ended, cause := desk.state(); !ended || cause != callbox.CauseNoAnswer {
-			t.Fatalf("the desk phone after its time: ended %v, cause %s", ended, cause)
+		if st := desk.State(); !st.Ended || st.Cause != callbox.CauseNoAnswer {
+			t.Fatalf("the desk phone after its time: ended %v, cause %s", st.Ended, st.Cause)
 		}
 		legs, targets = h.dialer.dialled()
 		if len(legs) != 2 || targets[1].Kind != "number" || targets[1].Number != "95550177" {
 			t.Fatalf("dialled %+v", targets)
 		}
 		mobile := legs[1]
-		mobile.emit(callbox.LegEvent{Kind: callbox.LegAnswered})
+		mobile.Answers()
 		time.Sleep(400 * time.Millisecond)
-		if l := level(mobile.media.last(200*time.Millisecond), 440); l < 0.3 {
+		if l := sim.ToneShare(mobile.Last(200*time.Millisecond), 440); l < 0.6 {
 			t.Errorf("the mobile agent was not asked for the key (440 Hz at %.2f)", l)
 		}
-		mobile.emit(callbox.LegEvent{Kind: callbox.LegDTMF, Digit: '2'})
+		mobile.Presses('2')
 		synctest.Wait()
 		if told := h.queues.told(); slices.Contains(told, "answered 1001") {
 			t.Fatalf("a wrong key accepted the call: %v", told)
 		}
-		mobile.emit(callbox.LegEvent{Kind: callbox.LegDTMF, Digit: '1'})
+		mobile.Presses('1')
 		synctest.Wait()
 		if told := h.queues.told(); !slices.Contains(told, "answered 1001") {
 			t.Fatalf("the key did not accept the call: %v", told)
 		}
 		h.execute(queue.Bridge{Call: id, Queue: "support", Agent: "1001", StickyAgent: "1001", StickyHit: true, Waited: 5 * time.Second})
 		synctest.Wait()
-		go mobile.talk(1000, time.Second)
+		go mobile.Speaks(tone(1000, time.Second))
 		time.Sleep(1100 * time.Millisecond)
-		if l := level(caller.media.last(500*time.Millisecond), 1000); l < 0.3 {
+		if l := sim.ToneShare(caller.Last(500*time.Millisecond), 1000); l < 0.6 {
 			t.Errorf("the caller does not hear the agent (1000 Hz at %.2f)", l)
 		}
-		caller.end(callbox.CauseNormal, true)
+		caller.HangsUp(callbox.CauseNormal)
 		synctest.Wait()
-		if _, ended, _ := mobile.state(); !ended {
+		if !mobile.State().Ended {
 			t.Error("the agent's leg is still up")
 		}
 		want := []string{"join support +12125550100 priority 0", "answered 1001", "hangup"}
@@ -151,17 +152,17 @@ func TestQueuedCallOfferFailures(t *testing.T) {
 		h.execute(queue.Offer{Call: id, Queue: "support", Agent: "1002", Timeout: 15 * time.Second, Endpoints: []queue.Endpoint{{Kind: "desk", Target: "1002"}}})
 		synctest.Wait()
 		legs, _ := h.dialer.dialled()
-		legs[0].end(callbox.CauseBusy, true)
+		legs[0].HangsUp(callbox.CauseBusy)
 		synctest.Wait()
 		h.execute(queue.Offer{Call: id, Queue: "support", Agent: "1001", Timeout: 15 * time.Second, Endpoints: desk})
 		synctest.Wait()
 		legs, _ = h.dialer.dialled()
 		h.execute(queue.CancelOffer{Call: id, Agent: "1001", Reason: "no-answer"})
 		synctest.Wait()
-		if _, ended, cause := legs[1].state(); !ended || cause != callbox.CauseNoAnswer {
-			t.Errorf("cancelled offer: ended %v cause %s", ended, cause)
+		if st := legs[1].State(); !st.Ended || st.Cause != callbox.CauseNoAnswer {
+			t.Errorf("cancelled offer: ended %v cause %s", st.Ended, st.Cause)
 		}
-		caller.end(callbox.CauseNormal, true)
+		caller.HangsUp(callbox.CauseNormal)
 		synctest.Wait()
 		want := []string{"join support +12125550101 priority 0", "not-answered 1002 unavailable", "not-answered 1001 busy", "hangup"}
 		if told := h.queues.told(); !slices.Equal(told, want) {
@@ -189,7 +190,7 @@ func TestCallbackRingsTheAgentThenTheCaller(t *testing.T) {
 			t.Fatalf("dialled %+v", targets)
 		}
 		agent := legs[0]
-		agent.emit(callbox.LegEvent{Kind: callbox.LegAnswered})
+		agent.Answers()
 		synctest.Wait()
 		h.execute(queue.DialCaller{Call: "cb-1", Queue: "support", Agent: "1001", Number: who.Number})
 		synctest.Wait()
@@ -198,27 +199,27 @@ func TestCallbackRingsTheAgentThenTheCaller(t *testing.T) {
 			t.Fatalf("dialled %+v", targets)
 		}
 		time.Sleep(time.Second)
-		if l := level(agent.media.last(time.Second), 440) + level(agent.media.last(time.Second), 480); l < 0.3 {
+		if l := sim.ToneShare(agent.Last(time.Second), 440) + sim.ToneShare(agent.Last(time.Second), 480); l < 0.6 {
 			t.Errorf("the agent hears no ringing while the caller is dialled (%.2f)", l)
 		}
 		customer := legs[1]
-		customer.emit(callbox.LegEvent{Kind: callbox.LegAnswered})
+		customer.Answers()
 		synctest.Wait()
 		h.execute(queue.Bridge{Call: "cb-1", Queue: "support", Agent: "1001", Callback: true})
 		synctest.Wait()
-		go customer.talk(1000, time.Second)
+		go customer.Speaks(tone(1000, time.Second))
 		time.Sleep(1100 * time.Millisecond)
-		if l := level(agent.media.last(500*time.Millisecond), 1000); l < 0.3 {
+		if l := sim.ToneShare(agent.Last(500*time.Millisecond), 1000); l < 0.6 {
 			t.Errorf("the agent does not hear the caller (%.2f)", l)
 		}
-		agent.end(callbox.CauseNormal, true)
+		agent.HangsUp(callbox.CauseNormal)
 		synctest.Wait()
 		// An attempt no agent answers: no record.
 		h.execute(queue.Offer{Call: "cb-2", Queue: "support", Agent: "1002", Callback: true, Caller: who, Timeout: 10 * time.Second,
 			Endpoints: []queue.Endpoint{{Kind: "desk", Target: "1002"}}})
 		synctest.Wait()
 		legs, _ = h.dialer.dialled()
-		legs[2].end(callbox.CauseBusy, true)
+		legs[2].HangsUp(callbox.CauseBusy)
 		synctest.Wait()
 		want := []string{"answered 1001", "reached true", "hangup", "not-answered 1002 busy"}
 		if told := h.queues.told(); !slices.Equal(told, want) {
@@ -288,40 +289,40 @@ func TestConferenceModes(t *testing.T) {
 				done := make(chan struct{})
 				go func() { clock.Run(ctx); close(done) }()
 				defer func() { cancel(); <-done }()
-				caller := newFakeLeg("caller", callbox.LegTrunk, "1")
-				agent := newFakeLeg("agent", callbox.LegPhone, "2")
-				sup := newFakeLeg("sup", callbox.LegPhone, "3")
+				caller := newLeg("caller", callbox.LegTrunk, "1")
+				agent := newLeg("agent", callbox.LegPhone, "2")
+				sup := newLeg("sup", callbox.LegPhone, "3")
 				rec := &fakeRecording{}
 				cf := newConference(clock, caller, agent, rec)
 				cf.addSupervisor(clock, sup, tt.mode)
 				for _, p := range []struct {
-					l *fakeLeg
+					l *sim.Leg
 					f float64
 				}{{caller, callerHz}, {agent, agentHz}, {sup, superHz}} {
-					go p.l.talk(p.f, 3*time.Second)
+					go p.l.Speaks(tone(p.f, 3*time.Second))
 				}
 				time.Sleep(2 * time.Second)
 				for _, who := range []struct {
 					name string
-					l    *fakeLeg
+					l    *sim.Leg
 					want []float64
 				}{{"caller", caller, tt.caller}, {"agent", agent, tt.agent}, {"supervisor", sup, tt.superv}} {
-					pcm := who.l.media.last(time.Second)
+					pcm := who.l.Last(time.Second)
 					for _, f := range []float64{callerHz, agentHz, superHz} {
-						l := level(pcm, f)
-						if heard := slices.Contains(who.want, f); heard && l < 0.1 || !heard && l > 0.01 {
+						l := sim.ToneShare(pcm, f)
+						if heard := slices.Contains(who.want, f); heard && l < 0.2 || !heard && l > 0.02 {
 							t.Errorf("%s: %.0f Hz at %.3f (should hear it: %v)", who.name, f, l, heard)
 						}
 					}
 				}
-				if l := level(rec.last(0, time.Second), callerHz); l < 0.3 {
+				if l := sim.ToneShare(rec.last(0, time.Second), callerHz); l < 0.6 {
 					t.Errorf("the recording's caller side: %.3f", l)
 				}
 				right := rec.last(1, time.Second)
-				if l := level(right, agentHz); l < 0.1 {
+				if l := sim.ToneShare(right, agentHz); l < 0.2 {
 					t.Errorf("the recording's agent side lacks the agent: %.3f", l)
 				}
-				if l, barge := level(right, superHz), tt.mode == queue.FeatureBarge; barge && l < 0.1 || !barge && l > 0.01 {
+				if l, barge := sim.ToneShare(right, superHz), tt.mode == queue.FeatureBarge; barge && l < 0.2 || !barge && l > 0.02 {
 					t.Errorf("the recording's agent side has the supervisor at %.3f", l)
 				}
 				if cf.remove(sup) {

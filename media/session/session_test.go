@@ -10,66 +10,10 @@ import (
 	"time"
 
 	"callbox"
+	"callbox/hw/sim"
 	"callbox/media/dsp"
 	"callbox/media/g711"
 )
-
-// fakeMedia is a leg's media as a session sees it: it keeps what is written, with when, and
-// lets a test deliver frames to the sink.
-type fakeMedia struct {
-	codec callbox.Codec
-	mu    sync.Mutex
-	sink  callbox.FrameSink
-	sent  []sentFrame
-}
-
-type sentFrame struct {
-	at    time.Time
-	frame callbox.Frame
-	pcm   []int16
-}
-
-func (m *fakeMedia) Codec() callbox.Codec { return m.codec }
-
-func (m *fakeMedia) SetSink(s callbox.FrameSink) {
-	m.mu.Lock()
-	m.sink = s
-	m.mu.Unlock()
-}
-
-func (m *fakeMedia) WriteFrame(f *callbox.Frame) error {
-	pcm := make([]int16, len(f.Payload))
-	switch f.Codec {
-	case callbox.PCMA:
-		g711.DecodeAlaw(pcm, f.Payload)
-	case callbox.PCMU:
-		g711.DecodeUlaw(pcm, f.Payload)
-	case callbox.L16:
-		pcm = pcm[:len(f.Payload)/2]
-		decode(pcm, callbox.L16, f.Payload)
-	}
-	c := *f
-	c.Payload = nil
-	m.mu.Lock()
-	m.sent = append(m.sent, sentFrame{at: time.Now(), frame: c, pcm: pcm})
-	m.mu.Unlock()
-	return nil
-}
-
-func (m *fakeMedia) deliver(f *callbox.Frame) {
-	m.mu.Lock()
-	s := m.sink
-	m.mu.Unlock()
-	if s != nil {
-		s.OnFrame(f)
-	}
-}
-
-func (m *fakeMedia) frames() []sentFrame {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]sentFrame(nil), m.sent...)
-}
 
 // clip is a Source of given samples.
 type clip struct {
@@ -111,8 +55,8 @@ func runClock(t *testing.T) *Clock {
 func TestPlaybackIsPacedAndContinuous(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clock := runClock(t)
-		m := &fakeMedia{codec: callbox.PCMU}
-		s := New(Options{Media: m, Clock: clock})
+		leg := sim.NewLeg(sim.Options{Codec: callbox.PCMU})
+		s := New(Options{Media: leg.Media(), Clock: clock})
 		defer s.Close()
 		first := &clip{samples: tone(440, time.Second)}
 		start := time.Now()
@@ -127,20 +71,20 @@ func TestPlaybackIsPacedAndContinuous(t *testing.T) {
 		}
 		second := &clip{samples: tone(1000, 410*time.Millisecond)} // 20.5 frames: the last is short
 		<-s.Play(second)
-		fs := m.frames()
+		fs := leg.Frames()
 		if len(fs) != 50+21 {
 			t.Fatalf("%d frames sent, want 71", len(fs))
 		}
 		for i := 1; i < 50; i++ {
 			a, b := fs[i-1], fs[i]
-			if gap := b.at.Sub(a.at); gap != FrameDuration {
+			if gap := b.At.Sub(a.At); gap != FrameDuration {
 				t.Fatalf("frame %d came %s after the one before", i, gap)
 			}
-			if b.frame.Seq != a.frame.Seq+1 || b.frame.Timestamp != a.frame.Timestamp+160 || b.frame.Source != a.frame.Source || b.frame.Marker {
-				t.Fatalf("frame %d does not continue its stream: %+v after %+v", i, b.frame, a.frame)
+			if b.Frame.Seq != a.Frame.Seq+1 || b.Frame.Timestamp != a.Frame.Timestamp+160 || b.Frame.Source != a.Frame.Source || b.Frame.Marker {
+				t.Fatalf("frame %d does not continue its stream: %+v after %+v", i, b.Frame, a.Frame)
 			}
 		}
-		if !fs[0].frame.Marker || !fs[50].frame.Marker || fs[50].frame.Source == fs[0].frame.Source {
+		if !fs[0].Frame.Marker || !fs[50].Frame.Marker || fs[50].Frame.Source == fs[0].Frame.Source {
 			t.Error("a new playback is not a new stream")
 		}
 		if lvl := levelAt(fs[:50], 440); lvl < 0.3 {
@@ -155,8 +99,8 @@ func TestPlaybackIsPacedAndContinuous(t *testing.T) {
 func TestPlayReplacesAndStopEnds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clock := runClock(t)
-		m := &fakeMedia{codec: callbox.PCMA}
-		s := New(Options{Media: m, Clock: clock})
+		leg := sim.NewLeg(sim.Options{Codec: callbox.PCMA})
+		s := New(Options{Media: leg.Media(), Clock: clock})
 		long := &clip{samples: tone(440, 10*time.Second)}
 		d1 := s.Play(long)
 		time.Sleep(200 * time.Millisecond)
@@ -169,16 +113,16 @@ func TestPlayReplacesAndStopEnds(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 		s.Stop()
 		<-d2
-		n := len(m.frames())
+		n := len(leg.Frames())
 		time.Sleep(200 * time.Millisecond)
-		if len(m.frames()) != n || s.Playing() {
+		if len(leg.Frames()) != n || s.Playing() {
 			t.Fatal("frames sent after Stop")
 		}
 		if n < 19 || n > 21 {
 			t.Errorf("%d frames in 400 ms", n)
 		}
-		fs := m.frames()
-		if fs[0].frame.Codec != callbox.PCMA || levelAt(fs[len(fs)-8:], 1000) < 0.3 {
+		fs := leg.Frames()
+		if fs[0].Frame.Codec != callbox.PCMA || levelAt(fs[len(fs)-8:], 1000) < 0.3 {
 			t.Error("the A-law leg did not get the second tone in A-law")
 		}
 		s.Close()
@@ -188,35 +132,16 @@ func TestPlayReplacesAndStopEnds(t *testing.T) {
 			t.Fatal("Play after Close did not end at once")
 		}
 		time.Sleep(100 * time.Millisecond)
-		if len(m.frames()) != n {
+		if len(leg.Frames()) != n {
 			t.Fatal("a closed session sent frames")
 		}
-		if m.sink != nil {
+		if leg.HasSink() {
 			t.Fatal("Close left the session as the leg's sink")
 		}
 		if clock.Sessions() != 0 {
 			t.Errorf("the clock still paces %d sessions", clock.Sessions())
 		}
 	})
-}
-
-// caller sends PCM to the session as a party would: one PCMU packet every 20 ms.
-type caller struct {
-	m      *fakeMedia
-	seq    uint16
-	ts     uint32
-	source uint32
-}
-
-func (c *caller) send(pcm []int16) {
-	for i := 0; i+160 <= len(pcm); i += 160 {
-		payload := make([]byte, 160)
-		g711.EncodeUlaw(payload, pcm[i:i+160])
-		c.m.deliver(&callbox.Frame{Kind: callbox.FrameAudio, Codec: callbox.PCMU, Payload: payload, Seq: c.seq, Timestamp: c.ts, Source: c.source})
-		c.seq++
-		c.ts += 160
-		time.Sleep(FrameDuration)
-	}
 }
 
 func digitsPCM(t *testing.T, keys string) []int16 {
@@ -261,15 +186,15 @@ func TestInBandDigits(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				clock := runClock(t)
-				m := &fakeMedia{codec: callbox.PCMU}
-				s := New(Options{Media: m, Clock: clock, InBand: tt.mode})
+				leg := sim.NewLeg(sim.Options{Codec: callbox.PCMU})
+				s := New(Options{Media: leg.Media(), Clock: clock, InBand: tt.mode})
 				defer s.Close()
 				if tt.events {
-					m.deliver(&callbox.Frame{Kind: callbox.FrameEvent, Payload: []byte{1, 10, 0, 160}})
+					leg.Sends(&callbox.Frame{Kind: callbox.FrameEvent, Payload: []byte{1, 10, 0, 160}})
 				}
 				// The session plays a prompt meanwhile: the caller presses keys over it.
 				s.Play(&clip{samples: tone(440, 3*time.Second)})
-				go (&caller{m: m, source: 7}).send(digitsPCM(t, "19#*"))
+				go leg.Speaks(digitsPCM(t, "19#*"))
 				if got := collect(s, 3*time.Second); got != tt.want {
 					t.Fatalf("digits %q, want %q", got, tt.want)
 				}
@@ -281,8 +206,8 @@ func TestInBandDigits(t *testing.T) {
 func TestInBandDigitsSurviveJitterAndOneLostPacket(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clock := runClock(t)
-		m := &fakeMedia{codec: callbox.PCMU}
-		s := New(Options{Media: m, Clock: clock})
+		leg := sim.NewLeg(sim.Options{Codec: callbox.PCMU})
+		s := New(Options{Media: leg.Media(), Clock: clock})
 		defer s.Close()
 		pcm := digitsPCM(t, "5")
 		go func() {
@@ -294,7 +219,7 @@ func TestInBandDigitsSurviveJitterAndOneLostPacket(t *testing.T) {
 				if k == 4 {
 					time.Sleep(30 * time.Millisecond)
 				}
-				m.deliver(&callbox.Frame{Codec: callbox.PCMU, Payload: payload, Seq: uint16(k), Timestamp: uint32(k * 160), Source: 9})
+				leg.Sends(&callbox.Frame{Codec: callbox.PCMU, Payload: payload, Seq: uint16(k), Timestamp: uint32(k * 160), Source: 9})
 				if i < len(order)-1 {
 					time.Sleep(FrameDuration)
 				}
@@ -327,13 +252,13 @@ func (f *frames) Record(pcm []int16, talking bool) {
 func TestRecordingEndsBySilenceAndByLength(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clock := runClock(t)
-		m := &fakeMedia{codec: callbox.PCMU}
-		s := New(Options{Media: m, Clock: clock})
+		leg := sim.NewLeg(sim.Options{Codec: callbox.PCMU})
+		s := New(Options{Media: leg.Media(), Clock: clock})
 		defer s.Close()
 		var got frames
 		r := s.Record(RecordOptions{To: &got, MaxLength: time.Minute, Silence: 2 * time.Second})
 		// 1.5 s of "talk" (a tone well over the floor), then the caller sends nothing.
-		(&caller{m: m, source: 3}).send(append(dsp.AppendSilence(nil, 300*time.Millisecond), tone(300, 1500*time.Millisecond)...))
+		leg.Speaks(append(dsp.AppendSilence(nil, 300*time.Millisecond), tone(300, 1500*time.Millisecond)...))
 		<-r.Done()
 		res := r.Result()
 		if res.Reason != StoppedBySilence || res.Talk < 1400*time.Millisecond || res.Talk > 1600*time.Millisecond {
@@ -359,25 +284,25 @@ func TestRecordingEndsBySilenceAndByLength(t *testing.T) {
 }
 
 func TestLateTicksCatchUpThenSkip(t *testing.T) {
-	m := &fakeMedia{codec: callbox.PCMU}
+	leg := sim.NewLeg(sim.Options{Codec: callbox.PCMU})
 	clock := NewClock(ClockOptions{Shards: 1}) // not running: the test ticks
-	s := New(Options{Media: m, Clock: clock})
+	s := New(Options{Media: leg.Media(), Clock: clock})
 	s.Play(&clip{samples: tone(440, 10*time.Second)})
 	t0 := time.Now()
-	if late, skipped, open := s.tick(t0); late != 0 || skipped != 0 || !open || len(m.frames()) != 1 {
-		t.Fatalf("first tick: late %d skipped %d open %v frames %d", late, skipped, open, len(m.frames()))
+	if late, skipped, open := s.tick(t0); late != 0 || skipped != 0 || !open || len(leg.Frames()) != 1 {
+		t.Fatalf("first tick: late %d skipped %d open %v frames %d", late, skipped, open, len(leg.Frames()))
 	}
 	// Ticks a few ms early or late are on time.
 	for k, jitter := range []time.Duration{-8, 9, -3} {
-		if late, _, _ := s.tick(t0.Add(time.Duration(k+1)*FrameDuration + jitter*time.Millisecond)); late != 0 || len(m.frames()) != k+2 {
-			t.Fatalf("tick %d, %d ms off: late %d, %d frames", k+1, jitter, late, len(m.frames()))
+		if late, _, _ := s.tick(t0.Add(time.Duration(k+1)*FrameDuration + jitter*time.Millisecond)); late != 0 || len(leg.Frames()) != k+2 {
+			t.Fatalf("tick %d, %d ms off: late %d, %d frames", k+1, jitter, late, len(leg.Frames()))
 		}
 	}
-	if late, _, _ := s.tick(t0.Add(120 * time.Millisecond)); late != 2 || len(m.frames()) != 7 {
-		t.Fatalf("a tick 40 ms late: late %d, %d frames", late, len(m.frames()))
+	if late, _, _ := s.tick(t0.Add(120 * time.Millisecond)); late != 2 || len(leg.Frames()) != 7 {
+		t.Fatalf("a tick 40 ms late: late %d, %d frames", late, len(leg.Frames()))
 	}
-	if late, skipped, _ := s.tick(t0.Add(time.Second)); late != maxCatchUp-1 || skipped != 51-7-maxCatchUp || len(m.frames()) != 7+maxCatchUp {
-		t.Fatalf("a stall: late %d skipped %d frames %d", late, skipped, len(m.frames()))
+	if late, skipped, _ := s.tick(t0.Add(time.Second)); late != maxCatchUp-1 || skipped != 51-7-maxCatchUp || len(leg.Frames()) != 7+maxCatchUp {
+		t.Fatalf("a stall: late %d skipped %d frames %d", late, skipped, len(leg.Frames()))
 	}
 	s.Close()
 	if _, _, open := s.tick(t0.Add(2 * time.Second)); open {
@@ -386,20 +311,10 @@ func TestLateTicksCatchUpThenSkip(t *testing.T) {
 }
 
 // levelAt is the share of the frames' power at freq.
-func levelAt(fs []sentFrame, freq float64) float64 {
+func levelAt(fs []sim.SentFrame, freq float64) float64 {
 	var pcm []int16
 	for _, f := range fs {
-		pcm = append(pcm, f.pcm...)
+		pcm = append(pcm, f.PCM()...)
 	}
-	k := 2 * math.Cos(2*math.Pi*freq/8000)
-	var s1, s2, energy float64
-	for _, v := range pcm {
-		x := float64(v)
-		s1, s2 = x+k*s1-s2, s1
-		energy += x * x
-	}
-	if energy == 0 {
-		return 0
-	}
-	return (s1*s1 + s2*s2 - k*s1*s2) / energy / float64(len(pcm)) * 2
+	return sim.ToneShare(pcm, freq)
 }
