@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
 // printJSON writes v indented, for scripts.
@@ -79,4 +81,38 @@ func writeAPI(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
+}
+
+// listing is a command that shows a list the daemon keeps: a table for people (or a line
+// saying there is nothing), JSON with --json.
+type listing[T any] struct {
+	use, short string
+	path       string // the API path of the list
+	empty      string // what people read when the list is empty ("" prints the bare table)
+	print      func(*cli, []T) error
+}
+
+func (l listing[T]) command(c *cli) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   l.use,
+		Short: l.short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var items []T
+			if err := c.client().do(cmd.Context(), http.MethodGet, l.path, nil, &items); err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(c.stdout, items)
+			}
+			if len(items) == 0 && l.empty != "" {
+				_, err := fmt.Fprintln(c.stdout, l.empty)
+				return err
+			}
+			return l.print(c, items)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
+	return cmd
 }

@@ -155,28 +155,8 @@ func printQueue(c *cli, q queue.QueueView) error {
 }
 
 func newAgentsCmd(c *cli) *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "agents",
-		Short: "List the agents and what they are doing",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var as []queue.AgentView
-			if err := c.client().do(cmd.Context(), http.MethodGet, "/api/v1/agents", nil, &as); err != nil {
-				return err
-			}
-			if asJSON {
-				return printJSON(c.stdout, as)
-			}
-			if len(as) == 0 {
-				fmt.Fprintln(c.stdout, "no agents are configured")
-				return nil
-			}
-			return printAgents(c, as...)
-		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
-	return cmd
+	return listing[queue.AgentView]{use: "agents", short: "List the agents and what they are doing", path: "/api/v1/agents", empty: "no agents are configured",
+		print: func(c *cli, as []queue.AgentView) error { return printAgents(c, as...) }}.command(c)
 }
 
 func printAgents(c *cli, as ...queue.AgentView) error {

@@ -13,19 +13,8 @@ import (
 )
 
 func newExtCmd(c *cli) *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "ext",
-		Short: "List extensions with their registered phones",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var exts []pbx.ExtensionState
-			if err := c.client().do(cmd.Context(), http.MethodGet, "/api/v1/extensions", nil, &exts); err != nil {
-				return err
-			}
-			if asJSON {
-				return printJSON(c.stdout, exts)
-			}
+	return listing[pbx.ExtensionState]{use: "ext", short: "List extensions with their registered phones", path: "/api/v1/extensions",
+		print: func(c *cli, exts []pbx.ExtensionState) error {
 			t := newTable(c.stdout, "EXT", "NAME", "STATE", "CONTACT", "SOURCE", "USER AGENT", "LAST SEEN")
 			for _, e := range exts {
 				if len(e.Contacts) == 0 {
@@ -41,30 +30,12 @@ func newExtCmd(c *cli) *cobra.Command {
 				}
 			}
 			return t.flush()
-		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
-	return cmd
+		}}.command(c)
 }
 
 func newTrunksCmd(c *cli) *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "trunks",
-		Short: "List trunks and their state",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var trunks []pbx.TrunkState
-			if err := c.client().do(cmd.Context(), http.MethodGet, "/api/v1/trunks", nil, &trunks); err != nil {
-				return err
-			}
-			if asJSON {
-				return printJSON(c.stdout, trunks)
-			}
-			if len(trunks) == 0 {
-				fmt.Fprintln(c.stdout, "no trunks configured")
-				return nil
-			}
+	return listing[pbx.TrunkState]{use: "trunks", short: "List trunks and their state", path: "/api/v1/trunks", empty: "no trunks configured",
+		print: func(c *cli, trunks []pbx.TrunkState) error {
 			t := newTable(c.stdout, "TRUNK", "KIND", "STATE", "SINCE", "SERVER", "LAST ERROR")
 			for _, tr := range trunks {
 				s := ""
@@ -74,38 +45,18 @@ func newTrunksCmd(c *cli) *cobra.Command {
 				t.row(tr.Name, tr.Kind, tr.State, s, tr.Server, tr.LastError)
 			}
 			return t.flush()
-		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
-	return cmd
+		}}.command(c)
 }
 
 func newBansCmd(c *cli) *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "bans",
-		Short: "List addresses banned after failed SIP logins",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var bans []pbx.Ban
-			if err := c.client().do(cmd.Context(), http.MethodGet, "/api/v1/bans", nil, &bans); err != nil {
-				return err
-			}
-			if asJSON {
-				return printJSON(c.stdout, bans)
-			}
-			if len(bans) == 0 {
-				fmt.Fprintln(c.stdout, "no addresses banned")
-				return nil
-			}
+	cmd := listing[pbx.Ban]{use: "bans", short: "List addresses banned after failed SIP logins", path: "/api/v1/bans", empty: "no addresses banned",
+		print: func(c *cli, bans []pbx.Ban) error {
 			t := newTable(c.stdout, "ADDRESS", "SINCE", "UNTIL", "FAILURES", "REASON")
 			for _, b := range bans {
 				t.row(b.Addr, localTime(b.Since), localTime(b.Until), b.Failures, b.Reason)
 			}
 			return t.flush()
-		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
+		}}.command(c)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "rm ADDRESS",
 		Short: "Lift the ban on an address",

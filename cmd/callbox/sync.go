@@ -19,32 +19,15 @@ func newSyncCmd(c *cli) *cobra.Command {
 }
 
 func newSyncStatusCmd(c *cli) *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "status",
-		Short: "Show each destination: waiting, in flight, failing, dead letters, last error and success",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var sts []outbox.DestinationStatus
-			if err := c.client().do(cmd.Context(), http.MethodGet, "/api/v1/sync/status", nil, &sts); err != nil {
-				return err
-			}
-			if asJSON {
-				return printJSON(c.stdout, sts)
-			}
-			if len(sts) == 0 {
-				fmt.Fprintln(c.stdout, "no sync destinations configured")
-				return nil
-			}
+	return listing[outbox.DestinationStatus]{use: "status", short: "Show each destination: waiting, in flight, failing, dead letters, last error and success",
+		path: "/api/v1/sync/status", empty: "no sync destinations configured",
+		print: func(c *cli, sts []outbox.DestinationStatus) error {
 			t := newTable(c.stdout, "DESTINATION", "KIND", "STATE", "PENDING", "IN FLIGHT", "FAILED", "DEAD", "LAST SUCCESS", "LAST ERROR")
 			for _, s := range sts {
 				t.row(s.Name, s.Kind, syncState(s), s.Pending, s.InFlight, s.Failed, s.Dead, timeOrNever(s.LastSuccess), lastError(s))
 			}
 			return t.flush()
-		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
-	return cmd
+		}}.command(c)
 }
 
 func syncState(s outbox.DestinationStatus) string {
