@@ -1,11 +1,7 @@
 package main
 
 import (
-	"context"
-	"encoding/binary"
-	"fmt"
 	"math"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -26,60 +22,10 @@ func baresipCaller(t *testing.T, box, number string, mic string) string {
 }
 
 // baresipDials is baresip calling dial from number on the loopback trunk; with quit, it
-// hangs up and exits after that long.
+// hangs up and exits after that long. It returns baresip's folder.
 func baresipDials(t *testing.T, box, number, dial, mic string, quit time.Duration) string {
 	t.Helper()
-	dir := t.TempDir()
-	port := testbox.FreePort(t)
-	config := fmt.Sprintf(`poll_method epoll
-sip_listen 127.0.0.1:%d
-audio_player alsa,null
-audio_alert alsa,null
-audio_source aufile,%s
-audio_srate 8000
-audio_channels 1
-module_path /usr/lib/baresip/modules
-module g711.so
-module aufile.so
-module alsa.so
-module sndfile.so
-module_app account.so
-module_app menu.so
-snd_path %s
-`, port, mic, dir)
-	// No registration: the box knows the loopback trunk by its address.
-	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte("<sip:"+number+"@127.0.0.1>;regint=0\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	args := []string{"-f", dir, "-e", "/dial sip:" + dial + "@" + box}
-	if quit > 0 {
-		args = append(args, "-t", fmt.Sprint(int(quit.Seconds())))
-	}
-	cmd := exec.CommandContext(ctx, "baresip", args...)
-	log, err := os.Create(filepath.Join(dir, "baresip.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); log.Close(); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		if t.Failed() {
-			out, _ := os.ReadFile(filepath.Join(dir, "baresip.log"))
-			t.Logf("baresip log:\n%s", out)
-		}
-	})
-	return dir
+	return testbox.DialBaresip(t, box, number, dial, mic, quit).Dir
 }
 
 // TestIVRBaresipCallerHearsTheMenuRingbackAndSurvey has a real softphone call the hotline:
@@ -97,7 +43,7 @@ func TestIVRBaresipCallerHearsTheMenuRingbackAndSurvey(t *testing.T) {
 	pcm, _ = dsp.AppendDTMF(pcm, '5', -9, -7, 150*time.Millisecond)
 	pcm = dsp.AppendSilence(pcm, 6*time.Second)
 	mic := filepath.Join(t.TempDir(), "mic.wav")
-	if err := writeWAV16(mic, pcm); err != nil {
+	if err := testbox.WriteWAV16(mic, pcm); err != nil {
 		t.Fatal(err)
 	}
 	n := b.callCount(t)
@@ -141,27 +87,6 @@ func TestIVRBaresipCallerHearsTheMenuRingbackAndSurvey(t *testing.T) {
 	if ring < 0 || quiet < 0 || strings.Count(heardAs[:ring], "s") < 5 || strings.Count(heardAs[ring+quiet:], "s") < 10 {
 		t.Errorf("what the caller heard, by 100 ms (s speech, r ringback, . quiet):\n%s", heardAs)
 	}
-}
-
-// writeWAV16 writes 8 kHz mono 16-bit samples as a WAV file.
-func writeWAV16(path string, pcm []int16) error {
-	data := make([]byte, 44+2*len(pcm))
-	copy(data, "RIFF")
-	binary.LittleEndian.PutUint32(data[4:], uint32(36+2*len(pcm)))
-	copy(data[8:], "WAVEfmt ")
-	binary.LittleEndian.PutUint32(data[16:], 16)
-	binary.LittleEndian.PutUint16(data[20:], 1)
-	binary.LittleEndian.PutUint16(data[22:], 1)
-	binary.LittleEndian.PutUint32(data[24:], 8000)
-	binary.LittleEndian.PutUint32(data[28:], 16000)
-	binary.LittleEndian.PutUint16(data[32:], 2)
-	binary.LittleEndian.PutUint16(data[34:], 16)
-	copy(data[36:], "data")
-	binary.LittleEndian.PutUint32(data[40:], uint32(2*len(pcm)))
-	for i, v := range pcm {
-		binary.LittleEndian.PutUint16(data[44+2*i:], uint16(v))
-	}
-	return os.WriteFile(path, data, 0o644)
 }
 
 func rms(pcm []int16) float64 {

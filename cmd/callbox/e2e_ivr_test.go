@@ -488,7 +488,7 @@ ivr:
 		t.Errorf("a missing recording:\n%s", out)
 	}
 	os.MkdirAll(filepath.Join(data, "prompts", "en"), 0o755)
-	if err := writeWAV16(filepath.Join(data, "prompts", "en", "jingle.wav"), make([]int16, 800)); err != nil {
+	if err := testbox.WriteWAV16(filepath.Join(data, "prompts", "en", "jingle.wav"), make([]int16, 800)); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command(bin, "config", "check", "--data", data, good).CombinedOutput(); err != nil {

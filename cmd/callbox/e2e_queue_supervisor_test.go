@@ -1,7 +1,6 @@
 package main
 
 import (
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,12 +26,8 @@ const (
 // toneWAV writes d of a tone as a baresip microphone.
 func toneWAV(t *testing.T, freq float64, d time.Duration) string {
 	t.Helper()
-	pcm := make([]int16, int(d.Seconds()*8000))
-	for i := range pcm {
-		pcm[i] = int16(6000 * math.Sin(2*math.Pi*freq*float64(i)/8000))
-	}
 	path := filepath.Join(t.TempDir(), "mic.wav")
-	if err := writeWAV16(path, pcm); err != nil {
+	if err := testbox.WriteWAV16(path, testbox.Tone(freq, 6000, d)); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -174,7 +169,7 @@ queues:
 // queue's message, never silence (baresip's dump of what it heard, by 100 ms).
 func TestQueueCallerHearsMusicAndAnnouncements(t *testing.T) {
 	music := t.TempDir()
-	if err := writeToneWAVFile(filepath.Join(music, "a.wav"), 350, 3*time.Second); err != nil {
+	if err := testbox.WriteWAV16(filepath.Join(music, "a.wav"), testbox.Tone(350, 5000, 3*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	b := startQueueBox(t, `music_on_hold: {dir: `+music+`}
@@ -211,13 +206,4 @@ queues:
 		strings.Count(heardAs[first:second], "s") < 5 || strings.Count(heardAs[first:], ".") > 10 {
 		t.Errorf("what the caller heard, by 100 ms (s speech, m music, . quiet):\n%s", heardAs)
 	}
-}
-
-// writeToneWAVFile writes a tone as an 8 kHz WAV.
-func writeToneWAVFile(path string, freq float64, d time.Duration) error {
-	pcm := make([]int16, int(d.Seconds()*8000))
-	for i := range pcm {
-		pcm[i] = int16(5000 * math.Sin(2*math.Pi*freq*float64(i)/8000))
-	}
-	return writeWAV16(path, pcm)
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -504,7 +502,7 @@ func TestBaresipDeskPhone(t *testing.T) {
 	b := startSIPBox(t, "")
 	dir := t.TempDir()
 	mic := filepath.Join(dir, "mic.wav")
-	if err := writeToneWAV(mic, 1000, 10*time.Second); err != nil {
+	if err := testbox.WriteWAV16(mic, testbox.Tone(1000, 8000, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	phone := testbox.StartBaresip(t, b.sip, "1002", "secret-1002", mic)
@@ -547,28 +545,6 @@ func waitRegistered(t *testing.T, b *sipBox, ext string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("extension %s never registered", ext)
-}
-
-// writeToneWAV writes an 8 kHz mono 16-bit WAV of a sine.
-func writeToneWAV(path string, freq float64, d time.Duration) error {
-	n := int(d.Seconds() * 8000)
-	data := make([]byte, 44+2*n)
-	copy(data, "RIFF")
-	binary.LittleEndian.PutUint32(data[4:], uint32(36+2*n))
-	copy(data[8:], "WAVEfmt ")
-	binary.LittleEndian.PutUint32(data[16:], 16)
-	binary.LittleEndian.PutUint16(data[20:], 1)
-	binary.LittleEndian.PutUint16(data[22:], 1)
-	binary.LittleEndian.PutUint32(data[24:], 8000)
-	binary.LittleEndian.PutUint32(data[28:], 16000)
-	binary.LittleEndian.PutUint16(data[32:], 2)
-	binary.LittleEndian.PutUint16(data[34:], 16)
-	copy(data[36:], "data")
-	binary.LittleEndian.PutUint32(data[40:], uint32(2*n))
-	for i := range n {
-		binary.LittleEndian.PutUint16(data[44+2*i:], uint16(int16(8000*math.Sin(2*math.Pi*freq*float64(i)/8000))))
-	}
-	return os.WriteFile(path, data, 0o644)
 }
 
 // TestTrunkRegistersToProvider has the box register to a provider (SIPp as its registrar,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"time"
 )
 
 // ReadWAV16 reads a 16-bit PCM WAV and returns its samples (all channels interleaved), rate
@@ -66,4 +67,35 @@ func Channel(samples []int16, channels, ch int) []int16 {
 		out = append(out, samples[i])
 	}
 	return out
+}
+
+// WriteWAV16 writes 8 kHz mono 16-bit samples as a WAV file: a test peer's microphone, a
+// prompt or music file.
+func WriteWAV16(path string, pcm []int16) error {
+	data := make([]byte, 44+2*len(pcm))
+	copy(data, "RIFF")
+	binary.LittleEndian.PutUint32(data[4:], uint32(36+2*len(pcm)))
+	copy(data[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(data[16:], 16)    // fmt chunk size
+	binary.LittleEndian.PutUint16(data[20:], 1)     // PCM
+	binary.LittleEndian.PutUint16(data[22:], 1)     // mono
+	binary.LittleEndian.PutUint32(data[24:], 8000)  // samples a second
+	binary.LittleEndian.PutUint32(data[28:], 16000) // bytes a second
+	binary.LittleEndian.PutUint16(data[32:], 2)     // bytes a frame
+	binary.LittleEndian.PutUint16(data[34:], 16)    // bits a sample
+	copy(data[36:], "data")
+	binary.LittleEndian.PutUint32(data[40:], uint32(2*len(pcm)))
+	for i, v := range pcm {
+		binary.LittleEndian.PutUint16(data[44+2*i:], uint16(v))
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+// Tone is d of a sine at freq Hz with peak amp, at 8 kHz.
+func Tone(freq, amp float64, d time.Duration) []int16 {
+	pcm := make([]int16, int(d.Seconds()*8000))
+	for i := range pcm {
+		pcm[i] = int16(amp * math.Sin(2*math.Pi*freq*float64(i)/8000))
+	}
+	return pcm
 }
