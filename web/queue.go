@@ -96,14 +96,7 @@ type queueHandlers struct {
 
 func (h *queueHandlers) list(w http.ResponseWriter, r *http.Request) {
 	qs, err := h.q.Queues(r.Context())
-	if err != nil {
-		h.s.fail(w, r, err)
-		return
-	}
-	if qs == nil {
-		qs = []queue.QueueView{}
-	}
-	writeJSON(w, http.StatusOK, qs)
+	writeList(h.s, w, r, qs, err)
 }
 
 func (h *queueHandlers) show(w http.ResponseWriter, r *http.Request) {
@@ -113,14 +106,7 @@ func (h *queueHandlers) show(w http.ResponseWriter, r *http.Request) {
 
 func (h *queueHandlers) agents(w http.ResponseWriter, r *http.Request) {
 	as, err := h.q.Agents(r.Context())
-	if err != nil {
-		h.s.fail(w, r, err)
-		return
-	}
-	if as == nil {
-		as = []queue.AgentView{}
-	}
-	writeJSON(w, http.StatusOK, as)
+	writeList(h.s, w, r, as, err)
 }
 
 func (h *queueHandlers) agent(w http.ResponseWriter, r *http.Request) {

@@ -227,14 +227,7 @@ func (s *Server) handleCalls(w http.ResponseWriter, r *http.Request) {
 		f.Before = t
 	}
 	calls, err := s.opts.Calls.ListCalls(r.Context(), f)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if calls == nil {
-		calls = []callbox.Record{}
-	}
-	writeJSON(w, http.StatusOK, calls)
+	writeList(s, w, r, calls, err)
 }
 
 func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
@@ -293,6 +286,19 @@ type APIError struct {
 
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, APIError{Error: msg})
+}
+
+// writeList answers a list, or the error that kept it: [] rather than null when the list is
+// empty, so scripts can always iterate.
+func writeList[T any](s *Server, w http.ResponseWriter, r *http.Request, items []T, err error) {
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if items == nil {
+		items = []T{}
+	}
+	writeJSON(w, http.StatusOK, items)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

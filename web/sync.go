@@ -38,14 +38,7 @@ type RecordingFiles interface {
 func (s *Server) HandleSync(ops SyncOps, links *reclink.Signer, files RecordingFiles) {
 	s.HandleAPI("GET /api/v1/sync/status", func(w http.ResponseWriter, r *http.Request) {
 		sts, err := ops.Status(r.Context())
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if sts == nil {
-			sts = []outbox.DestinationStatus{}
-		}
-		writeJSON(w, http.StatusOK, sts)
+		writeList(s, w, r, sts, err)
 	})
 	s.HandleAPI("POST /api/v1/sync/retry", func(w http.ResponseWriter, r *http.Request) {
 		var req outbox.RetryRequest
