@@ -97,14 +97,7 @@ routes:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("test.yaml", []byte(tt.file))
-			ps, ok := err.(Problems)
-			if !ok {
-				t.Fatalf("want Problems, got %v", err)
-			}
-			if len(ps) != len(tt.want) {
-				t.Fatalf("want %d problems, got %d:\n%v", len(tt.want), len(ps), ps)
-			}
+			ps := refused(t, "test.yaml", tt.file, len(tt.want))
 			for i, w := range tt.want {
 				if got := ps[i].String(); !strings.Contains(got, w) || !strings.HasPrefix(got, "test.yaml:") {
 					t.Errorf("problem %d:\n got %s\nwant …%s…", i, got, w)
@@ -112,6 +105,20 @@ routes:
 			}
 		})
 	}
+}
+
+// refused parses file, which must be refused with n problems (any number when n < 0).
+func refused(t *testing.T, name, file string, n int) Problems {
+	t.Helper()
+	_, err := Parse(name, []byte(file))
+	ps, ok := err.(Problems)
+	if !ok {
+		t.Fatalf("want Problems, got %v", err)
+	}
+	if n >= 0 && len(ps) != n {
+		t.Fatalf("want %d problems, got %d:\n%v", n, len(ps), ps)
+	}
+	return ps
 }
 
 func TestSecretsFromFileAndEnv(t *testing.T) {

@@ -202,14 +202,7 @@ func TestIVRConfigProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("test.yaml", []byte(tt.file))
-			ps, ok := err.(Problems)
-			if !ok {
-				t.Fatalf("want Problems, got %v", err)
-			}
-			if len(ps) != len(tt.want) {
-				t.Fatalf("want %d problems, got %d:\n%v", len(tt.want), len(ps), ps)
-			}
+			ps := refused(t, "test.yaml", tt.file, len(tt.want))
 			// A want is "LINE:COL: words of the reason".
 			for i, w := range tt.want {
 				pos, words, _ := strings.Cut(w, " ")

@@ -181,14 +181,7 @@ agents:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("q.yaml", []byte(tt.file))
-			ps, ok := err.(Problems)
-			if !ok {
-				t.Fatalf("want Problems, got %v", err)
-			}
-			if len(ps) != len(tt.want) {
-				t.Fatalf("want %d problems, got %d:\n%v", len(tt.want), len(ps), ps)
-			}
+			ps := refused(t, "q.yaml", tt.file, len(tt.want))
 			for i, w := range tt.want {
 				if got := ps[i].String(); !strings.Contains(got, w) {
 					t.Errorf("problem %d:\n got %s\nwant …%s…", i, got, w)

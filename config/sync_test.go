@@ -9,17 +9,11 @@ import (
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 func TestSyncConfig(t *testing.T) {
-	_, err := Parse("s.yaml", []byte(base+`sync:
-  retention: 720h
-  recording_links:
-    base_url: https://box.example.com
-  lookup:
-    from: desk
-  destinations:
+	destinations := `  destinations:
     - name: hook
       kind: webhook
       url: https://hooks.example.com/callbox
-      secret: `+secret+`
+      secret: ` + secret + `
       numbers: ["4000"]
     - name: desk
       kind: zendesk
@@ -33,7 +27,14 @@ func TestSyncConfig(t *testing.T) {
         answered: open
         survey: field
         survey_field: "360017192714"
-`))
+`
+	_, err := Parse("s.yaml", []byte(base+`sync:
+  retention: 720h
+  recording_links:
+    base_url: https://box.example.com
+  lookup:
+    from: desk
+`+destinations))
 	t.Setenv("CALLBOX_TEST_ZD_TOKEN", "unused")
 	if err == nil || !strings.Contains(err.Error(), "CALLBOX_TEST_ZD_TOKEN is not set") {
 		t.Fatalf("an unset token variable must be a problem, got %v", err)
@@ -42,25 +43,7 @@ func TestSyncConfig(t *testing.T) {
   retention: 720h
   lookup:
     from: desk
-  destinations:
-    - name: hook
-      kind: webhook
-      url: https://hooks.example.com/callbox
-      secret: `+secret+`
-      numbers: ["4000"]
-    - name: desk
-      kind: zendesk
-      url: https://acme.zendesk.com
-      user: agent@acme.example
-      token: {env: CALLBOX_TEST_ZD_TOKEN}
-      queues: [support]
-      agents:
-        "1001": "900001"
-      tickets:
-        answered: open
-        survey: field
-        survey_field: "360017192714"
-`))
+`+destinations))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,11 +157,7 @@ func TestSyncConfigProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("s.yaml", []byte(base+"sync:\n  destinations:"+tt.sync+"\n"))
-			ps, ok := err.(Problems)
-			if !ok {
-				t.Fatalf("want Problems, got %v", err)
-			}
+			ps := refused(t, "s.yaml", base+"sync:\n  destinations:"+tt.sync+"\n", -1)
 			all := ps.Error()
 			for _, w := range tt.want {
 				if !strings.Contains(all, w) {
