@@ -136,14 +136,7 @@ func (v *validator) checkSIP(s *SIP) {
 		}
 		seenAlg[a] = true
 	}
-	for i, t := range sec.Trusted {
-		p, ok := parsePrefix(t)
-		if !ok {
-			v.errorf(listItemPos(sec.Mark, "trusted", i), "bad trusted address %q: want an IP address or a network like 10.0.0.0/8", t)
-			continue
-		}
-		sec.Networks = append(sec.Networks, p)
-	}
+	sec.Networks = v.networks(sec.Mark, "trusted", sec.Trusted, "trusted address", "10.0.0.0/8")
 }
 
 func (v *validator) checkRTP(r *RTP) {
@@ -301,14 +294,7 @@ func (v *validator) checkTrunks(c *Config) {
 		default:
 			v.errorf(t.Field("kind"), "bad trunk kind %q: want register or ip", t.Kind)
 		}
-		for j, s := range t.Sources {
-			p, ok := parsePrefix(s)
-			if !ok {
-				v.errorf(listItemPos(t.Mark, "sources", j), "bad source address %q: want an IP address or a network like 192.0.2.0/24", s)
-				continue
-			}
-			t.Networks = append(t.Networks, p)
-		}
+		t.Networks = v.networks(t.Mark, "sources", t.Sources, "source address", "192.0.2.0/24")
 	}
 }
 
@@ -415,6 +401,21 @@ func (v *validator) checkRoutes(c *Config) {
 			}
 		}
 	}
+}
+
+// networks parses the addresses or networks listed under key; each bad one is a problem
+// that names what it is (what) and gives an example network.
+func (v *validator) networks(m Mark, key string, list []string, what, example string) []netip.Prefix {
+	var nets []netip.Prefix
+	for i, s := range list {
+		p, ok := parsePrefix(s)
+		if !ok {
+			v.errorf(listItemPos(m, key, i), "bad %s %q: want an IP address or a network like %s", what, s, example)
+			continue
+		}
+		nets = append(nets, p)
+	}
+	return nets
 }
 
 func parsePrefix(s string) (netip.Prefix, bool) {
