@@ -2,6 +2,7 @@ package pbx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/emiago/sipgo/sip"
@@ -38,15 +39,17 @@ func (p *PBX) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		// A phone's caller ID is its extension, whatever its From says.
 		in.From = callbox.Party{Number: ext.Number, Name: ext.Name}
 	}
-	if len(req.Body()) == 0 {
-		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here: an SDP offer is required")
-		return
-	}
-	rm, err := parseSDP(req.Body())
-	if err != nil {
-		p.log.Info("call refused: unusable SDP", "sip_call_id", in.CallID, "source", src.String(), "err", err)
-		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here")
-		return
+	// An INVITE without SDP is a late offer (RFC 3261 13.2.1): the box offers in its 200
+	// and the caller answers in the ACK.
+	var rm *remoteMedia
+	if len(req.Body()) > 0 {
+		offer, err := parseSDP(req.Body())
+		if err != nil {
+			p.log.Info("call refused: unusable SDP", "sip_call_id", in.CallID, "source", src.String(), "err", err)
+			respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here")
+			return
+		}
+		rm = &offer
 	}
 	l, err := p.newInboundLeg(req, tx, kind, in, rm)
 	if err != nil {
@@ -71,7 +74,8 @@ func (p *PBX) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-func (p *PBX) newInboundLeg(req *sip.Request, tx sip.ServerTransaction, kind callbox.LegKind, in Incoming, rm remoteMedia) (*sipLeg, error) {
+// newInboundLeg makes the caller's leg; rm is the caller's offer, nil for a late offer.
+func (p *PBX) newInboundLeg(req *sip.Request, tx sip.ServerTransaction, kind callbox.LegKind, in Incoming, rm *remoteMedia) (*sipLeg, error) {
 	side := p.side(req.Transport())
 	srv, err := side.dialog.ReadInvite(req, tx)
 	if err != nil {
@@ -88,7 +92,14 @@ func (p *PBX) newInboundLeg(req *sip.Request, tx sip.ServerTransaction, kind cal
 	l.remote, l.local, l.trunk = in.From, callbox.Party{Number: in.To}, in.Trunk
 	l.srv, l.inviteTx = srv, tx
 	l.log = l.log.With("sip_call_id", in.CallID) // the switchboard links it to its call_id
-	ep.SetParams(answerParams(rm, callbox.PCMU))
+	if rm != nil {
+		ep.SetParams(answerParams(*rm, callbox.PCMU))
+	} else {
+		// Until the ACK answers the box's offer: its first codec, and where to send is
+		// unknown (nothing is sent until then, or until the caller's packets latch it).
+		l.lateOffer = true
+		ep.SetParams(media.Params{Codec: callbox.PCMU, PT: media.PayloadPCMU, EventPT: dtmfPT, Direction: media.SendRecv})
+	}
 	ep.Start()
 	l.addCallID(in.CallID)
 	return l, nil
@@ -106,6 +117,9 @@ func (l *sipLeg) Ring(ctx context.Context, earlyMedia bool) error {
 		return nil
 	}
 	l.state = stateEarly
+	// A late offer's caller hears no early media: the box's offer would have to go in a
+	// reliable provisional answer (RFC 3262), which it does not send.
+	earlyMedia = earlyMedia && !l.lateOffer
 	var body []byte
 	if earlyMedia {
 		body = l.sdp.answer(l.ep.Params())
@@ -128,6 +142,9 @@ func (l *sipLeg) Answer(ctx context.Context) error {
 		return nil
 	}
 	body := l.sdp.answer(l.ep.Params())
+	if l.lateOffer {
+		body = l.sdp.offer([]callbox.Codec{callbox.PCMU, callbox.PCMA}, media.SendRecv)
+	}
 	l.mu.Unlock()
 	done := make(chan error, 1)
 	l.p.wg.Go(func() { done <- l.srv.RespondSDP(body) })
@@ -147,8 +164,30 @@ func (l *sipLeg) Answer(ctx context.Context) error {
 		l.state = stateAnswered
 		l.answered = l.p.now()
 	}
+	late, ackSDP := l.lateOffer, l.ackSDP
 	l.mu.Unlock()
+	if late {
+		return l.takeLateAnswer(ctx, ackSDP)
+	}
 	return nil
+}
+
+// takeLateAnswer applies the SDP answer a late-offer caller sent in its ACK. Without a
+// usable one the call has no media it can carry, and it is ended with a BYE.
+func (l *sipLeg) takeLateAnswer(ctx context.Context, body []byte) error {
+	err := errors.New("the ACK carried no SDP answer to the box's offer")
+	if len(body) > 0 {
+		var rm remoteMedia
+		if rm, err = parseSDP(body); err == nil {
+			l.ep.SetParams(answerParams(rm, callbox.PCMU))
+			return nil
+		}
+	}
+	l.log.Warn("late-offer call ended: no usable answer in the ACK", "err", err)
+	if herr := l.Hangup(ctx, callbox.CauseFailed); herr != nil {
+		l.log.Debug("BYE after a bad late answer", "err", herr)
+	}
+	return fmt.Errorf("answer: %w", err)
 }
 
 var _ callbox.Leg = (*sipLeg)(nil)

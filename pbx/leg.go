@@ -58,6 +58,8 @@ type sipLeg struct {
 	finalSent chan struct{} // closed when the INVITE got its final answer
 	finalOnce sync.Once
 	acks      chan *sip.Request // ACKs of 200s to re-INVITEs the party sent
+	lateOffer bool              // the INVITE had no SDP: the box offers in its 200
+	ackSDP    []byte            // a late offer's answer, from the ACK of that 200
 
 	// outbound
 	out *outbound
@@ -191,6 +193,14 @@ func (l *sipLeg) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (l *sipLeg) handleAck(req *sip.Request, tx sip.ServerTransaction) {
+	if l.srv != nil && l.lateOffer && req.CSeq().SeqNo == l.srv.InviteRequest.CSeq().SeqNo {
+		// Kept before ReadAck confirms the dialog, as that lets Answer go on to read it.
+		l.mu.Lock()
+		if l.ackSDP == nil {
+			l.ackSDP = append([]byte{}, req.Body()...)
+		}
+		l.mu.Unlock()
+	}
 	if l.srv != nil {
 		if err := l.srv.ReadAck(req, tx); err == nil {
 			return

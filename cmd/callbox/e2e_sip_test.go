@@ -222,6 +222,24 @@ func TestSIPTrunkCallToAgent(t *testing.T) {
 					t.Errorf("record: result %s cause %s", rec.Result, rec.Cause)
 				}
 			}},
+		{name: "late offer: the box offers in its 200, the caller answers in the ACK", agent: sipptest.Agent{RingMs: 200}, echo: true, number: "4001",
+			call: sipptest.Call{LateOffer: true, Codecs: []int{8}, Pcap: "/usr/share/sip-tester/g711a.pcap", TalkMs: 2000, ByeFirst: true},
+			check: func(t *testing.T, rec callbox.Record) {
+				m := rec.Media
+				if rec.Result != "answered" || m == nil || m.CallerIn < 50 || m.CalleeOut < 50 || m.CalleeIn < 50 || m.CallerOut < 50 {
+					t.Errorf("record: %s, media %+v", rec.Result, m)
+				}
+			}},
+		{name: "late offer without an answer in the ACK is hung up", agent: sipptest.Agent{RingMs: 200}, echo: true, number: "4001",
+			call: sipptest.Call{LateOffer: true, EmptyAck: true},
+			check: func(t *testing.T, rec callbox.Record) {
+				if rec.Result == "answered" && rec.TalkTime > 5*time.Second {
+					t.Errorf("the call went on without media: %s, talk %s", rec.Result, rec.TalkTime)
+				}
+				if len(b.LogLines("no usable answer in the ACK")) == 0 {
+					t.Error("the bad answer was not logged")
+				}
+			}},
 		{name: "transcoding PCMA caller to PCMU agent", agent: sipptest.Agent{RingMs: 100, Codecs: []int{0}}, echo: true, number: "4001",
 			call: sipptest.Call{Codecs: []int{8}, Pcap: "/usr/share/sip-tester/g711a.pcap", TalkMs: 2000, ByeFirst: true},
 			check: func(t *testing.T, rec callbox.Record) {

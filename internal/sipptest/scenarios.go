@@ -20,6 +20,8 @@ type Call struct {
 	DTMFPcap  string // RFC 4733 digits played after the audio
 	ReferTo   string // after TalkMs, transfers the call there by REFER (and then hangs up)
 	RecvReinv bool   // expects the box to re-INVITE (hold forwarded) and back
+	LateOffer bool   // sends the INVITE without SDP and answers the box's offer in the ACK
+	EmptyAck  bool   // with LateOffer: the ACK carries no answer (the box should hang up)
 	// Script is played once answered, after Pcap: pauses and audio (DTMF, in-band tones,
 	// speech), each pcap starting as the pause before it ends. It should be over before the
 	// box hangs up.
@@ -65,8 +67,12 @@ func (c Call) XML() string {
 	talk := offer{c.Codecs, "sendrecv"}
 	invite := func(n int, headers ...string) message {
 		branch := fmt.Sprintf("z9hG4bK-i%d-[pid]-[call_number]", n)
-		return p.request("INVITE", service, branch, toService, n, append([]string{p.contact}, headers...)...).
-			with("User-Agent: SIPp caller").withSDP(talk)
+		m := p.request("INVITE", service, branch, toService, n, append([]string{p.contact}, headers...)...).
+			with("User-Agent: SIPp caller")
+		if c.LateOffer {
+			return m
+		}
+		return m.withSDP(talk)
 	}
 	// ackFinal ACKs a failure answer to the INVITE: the same transaction, so its branch.
 	ackFinal := func(n int) message {
@@ -108,7 +114,11 @@ func (c Call) talk(s *scenario, p party, cseq int, talk offer) {
 	s.recv(`response="180" optional="true"`)
 	s.recv(`response="183" optional="true"`)
 	s.recv(`response="200" rrs="true" rtd="true"`)
-	s.send("", p.inDialog("ACK", cseq))
+	ack := p.inDialog("ACK", cseq)
+	if c.LateOffer && !c.EmptyAck {
+		ack = ack.withSDP(offer{c.Codecs[:1], "sendrecv"}) // the answer: one codec of the box's offer
+	}
+	s.send("", ack)
 	if c.Pcap != "" {
 		s.play(c.Pcap)
 	}
