@@ -179,7 +179,7 @@ func (l *sipLeg) takeLateAnswer(ctx context.Context, body []byte) error {
 	if len(body) > 0 {
 		var rm remoteMedia
 		if rm, err = parseSDP(body); err == nil {
-			l.ep.SetParams(answerParams(rm, callbox.PCMU))
+			l.applyRemote(rm, false)
 			return nil
 		}
 	}

@@ -26,8 +26,9 @@ func (l *sipLeg) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, sip.StatusRequestPending, "Request Pending")
 		return
 	}
+	offerless := len(req.Body()) == 0
 	var answer []byte
-	if len(req.Body()) == 0 {
+	if offerless {
 		// An offerless re-INVITE: the box offers what it has now; the party answers in the ACK.
 		answer = l.currentOffer()
 	} else {
@@ -42,7 +43,17 @@ func (l *sipLeg) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		l.log.Warn("answer to re-INVITE failed", "err", err)
 		return
 	}
-	l.retransmitUntilAck(tx, res)
+	ack := l.awaitAck(tx, res)
+	if !offerless || ack == nil {
+		return
+	}
+	rm, err := parseSDP(ack.Body())
+	if err != nil {
+		// The media stays as it was; the party's next offer can mend it.
+		l.log.Warn("no usable answer in the ACK of an offerless re-INVITE", "err", err)
+		return
+	}
+	l.applyRemote(rm, false)
 }
 
 // takeOffer applies the party's SDP offer and returns the box's answer; on a bad offer it has
@@ -53,13 +64,22 @@ func (l *sipLeg) takeOffer(req *sip.Request, tx sip.ServerTransaction) ([]byte, 
 		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here")
 		return nil, false
 	}
+	return l.applyRemote(rm, true), true
+}
+
+// applyRemote applies the party's SDP (an offer, or the answer to the box's offer) and tells
+// the switchboard when it holds or resumes; for an offer it returns the box's answer.
+func (l *sipLeg) applyRemote(rm remoteMedia, isOffer bool) []byte {
 	params := answerParams(rm, l.ep.Codec())
 	l.ep.SetParams(params)
 	l.mu.Lock()
 	wasHeld := l.held
 	l.held = params.Direction != media.SendRecv
 	held := l.held
-	answer := l.sdp.answer(params)
+	var answer []byte
+	if isOffer {
+		answer = l.sdp.answer(params)
+	}
 	l.mu.Unlock()
 	if held != wasHeld {
 		kind := callbox.LegUnhold
@@ -68,7 +88,7 @@ func (l *sipLeg) takeOffer(req *sip.Request, tx sip.ServerTransaction) ([]byte, 
 		}
 		l.emit(callbox.LegEvent{Kind: kind})
 	}
-	return answer, true
+	return answer
 }
 
 func (l *sipLeg) currentOffer() []byte {
@@ -85,27 +105,31 @@ func other(c callbox.Codec) callbox.Codec {
 	return callbox.PCMA
 }
 
-// retransmitUntilAck repeats a 2xx to an INVITE over UDP until the ACK comes (RFC 3261
-// 13.3.1.4: the transaction layer leaves this to the user agent).
-func (l *sipLeg) retransmitUntilAck(tx sip.ServerTransaction, res *sip.Response) {
-	if res.Transport() != "UDP" && res.Transport() != "udp" {
-		return
-	}
+// awaitAck waits for the ACK of a 2xx to the party's re-INVITE and returns it (nil when it
+// never came or the leg ended). Over UDP it repeats the 2xx meanwhile (RFC 3261 13.3.1.4:
+// the transaction layer leaves this to the user agent).
+func (l *sipLeg) awaitAck(tx sip.ServerTransaction, res *sip.Response) *sip.Request {
+	udp := res.Transport() == "UDP" || res.Transport() == "udp"
 	interval := sip.T1
 	deadline := time.NewTimer(64 * sip.T1)
 	defer deadline.Stop()
+	resend := time.NewTimer(interval)
+	defer resend.Stop()
 	for {
 		select {
-		case <-l.acks:
-			return
+		case ack := <-l.acks:
+			return ack
 		case <-l.done:
-			return
+			return nil
 		case <-deadline.C:
 			l.log.Warn("no ACK for the answer to a re-INVITE")
-			return
-		case <-time.After(interval):
-			tx.Respond(res)
+			return nil
+		case <-resend.C:
+			if udp {
+				tx.Respond(res)
+			}
 			interval = min(2*interval, sip.T2)
+			resend.Reset(interval)
 		}
 	}
 }

@@ -298,6 +298,18 @@ func TestSIPHoldDTMFAndTransfer(t *testing.T) {
 			t.Fatalf("record: %s %+v", rec.Result, rec.Events)
 		}
 	})
+	t.Run("hold and unhold by offerless re-INVITEs, answered in the ACK", func(t *testing.T) {
+		n := b.callCount(t)
+		ag := agent(t, b, "1001", sipptest.Agent{RingMs: 100, Hold: true}, true)
+		caller := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Pcap: tone, TalkMs: 3000, ByeFirst: true, Hold: true, HoldInAck: true}.XML(), Target: b.sip, Service: "4001"})
+		caller.MustSucceed("caller")
+		ag.MustSucceed("agent")
+		b.waitCalls(t, n+1)
+		rec := b.lastCall(t)
+		if !hasEvent(rec, "hold") || !hasEvent(rec, "unhold") || rec.Result != "answered" {
+			t.Fatalf("record: %s %+v", rec.Result, rec.Events)
+		}
+	})
 	t.Run("RFC 4733 digits pass through", func(t *testing.T) {
 		n := b.callCount(t)
 		ag := agent(t, b, "1001", sipptest.Agent{RingMs: 100}, true)

@@ -153,6 +153,14 @@ func (p party) reinvite(s *scenario, cseq int, o offer) {
 	s.send("", p.inDialog("ACK", cseq))
 }
 
+// reinviteOfferless sends a re-INVITE without SDP and answers the box's offer with o in the ACK.
+func (p party) reinviteOfferless(s *scenario, cseq int, o offer) {
+	s.send(`retrans="500"`, p.inDialog("INVITE", cseq, p.contact))
+	s.recv(`response="100" optional="true"`)
+	s.recv(`response="200"`)
+	s.send("", p.inDialog("ACK", cseq).withSDP(o))
+}
+
 // refer transfers the far end to target by REFER and answers the NOTIFY that follows.
 func (p party) refer(s *scenario, cseq int, target string, headers ...string) {
 	s.send(`retrans="500"`, p.inDialog("REFER", cseq,

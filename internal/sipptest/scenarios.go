@@ -14,6 +14,7 @@ type Call struct {
 	TalkMs    int    // how long the call lasts after the answer
 	ByeFirst  bool   // the caller hangs up (else it waits for the box's BYE)
 	Hold      bool   // puts the call on hold (sendonly) and back, mid-call
+	HoldInAck bool   // with Hold: by re-INVITEs without SDP, the hold being in the ACK's answer
 	CancelMs  int    // cancels this long after sending the INVITE (expects 487)
 	Expect    int    // a final failure answer expected instead of 200 (e.g. 486, 404, 403)
 	Auth      bool   // answers a 401 challenge with -au/-ap credentials (a phone calling)
@@ -133,9 +134,13 @@ func (c Call) talk(s *scenario, p party, cseq int, talk offer) {
 	switch {
 	case c.Hold:
 		s.pause(c.TalkMs / 2)
-		p.reinvite(s, cseq+1, offer{c.Codecs, "sendonly"})
+		reinvite := p.reinvite
+		if c.HoldInAck {
+			reinvite = p.reinviteOfferless
+		}
+		reinvite(s, cseq+1, offer{c.Codecs, "sendonly"})
 		s.pause(500)
-		p.reinvite(s, cseq+2, talk)
+		reinvite(s, cseq+2, talk)
 		s.pause(c.TalkMs / 2)
 	case c.ByeFirst || c.ReferTo != "" || c.DTMFPcap != "":
 		s.pause(c.TalkMs)
