@@ -10,7 +10,6 @@ package freshdesk
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"html"
 	"net/http"
@@ -36,23 +35,14 @@ const (
 type Freshdesk struct {
 	d      config.SyncDestination
 	deps   adapter.Deps
-	base   string
+	api    adapter.Endpoint
 	client *adapter.Client
 }
 
 // New makes a Freshdesk destination.
 func New(d config.SyncDestination, deps adapter.Deps) *Freshdesk {
-	cred := base64.StdEncoding.EncodeToString([]byte(d.Token.Value() + ":X"))
-	c := adapter.NewClient(d.Timeout, func(r *http.Request) { r.Header.Set("Authorization", "Basic "+cred) })
-	c.Now = deps.Now
-	return &Freshdesk{d: d, deps: deps, base: strings.TrimRight(d.URL, "/"), client: c}
-}
-
-func (f *Freshdesk) url(path string, q url.Values) string {
-	if len(q) > 0 {
-		return f.base + path + "?" + q.Encode()
-	}
-	return f.base + path
+	auth := adapter.SetHeader("Authorization", adapter.Basic(d.Token.Value(), "X")) // the key is the user; the password is unused
+	return &Freshdesk{d: d, deps: deps, api: adapter.NewEndpoint(d.URL), client: deps.Client(d.Timeout, auth)}
 }
 
 // htmlText turns plain text into the HTML Freshdesk descriptions and notes are.
@@ -122,7 +112,7 @@ func (f *Freshdesk) ticket(ctx context.Context, d outbox.Delivery, step event.St
 	var ans struct {
 		ID int64 `json:"id"`
 	}
-	if _, r := f.client.JSON(ctx, http.MethodPost, f.url("/api/v2/tickets", nil), t, &ans); r.Outcome != outbox.Done {
+	if _, r := f.client.JSON(ctx, http.MethodPost, f.api.URL("/api/v2/tickets", nil), t, &ans); r.Outcome != outbox.Done {
 		return r
 	}
 	return outbox.Delivered(strconv.FormatInt(ans.ID, 10))
@@ -142,7 +132,7 @@ func (f *Freshdesk) findByCallID(ctx context.Context, callID string) (string, ou
 		} `json:"results"`
 	}
 	q := fmt.Sprintf(`"%s:'%s'"`, f.d.CallIDField, strings.ReplaceAll(callID, "'", ""))
-	_, r := f.client.JSON(ctx, http.MethodGet, f.url("/api/v2/search/tickets", url.Values{"query": {q}}), nil, &ans)
+	_, r := f.client.JSON(ctx, http.MethodGet, f.api.URL("/api/v2/search/tickets", url.Values{"query": {q}}), nil, &ans)
 	if r.Outcome != outbox.Done || len(ans.Results) == 0 {
 		return "", r
 	}
@@ -151,7 +141,7 @@ func (f *Freshdesk) findByCallID(ctx context.Context, callID string) (string, ou
 
 // note adds a private note to a ticket.
 func (f *Freshdesk) note(ctx context.Context, ticket, text string) outbox.Result {
-	_, r := f.client.JSON(ctx, http.MethodPost, f.url("/api/v2/tickets/"+url.PathEscape(ticket)+"/notes", nil),
+	_, r := f.client.JSON(ctx, http.MethodPost, f.api.URL("/api/v2/tickets/"+url.PathEscape(ticket)+"/notes", nil),
 		map[string]any{"body": htmlText(text), "private": true}, nil)
 	if r.Outcome == outbox.Done {
 		r.RemoteRef = ticket
@@ -177,7 +167,7 @@ func (f *Freshdesk) attachNote(ctx context.Context, ticket, text string, step ev
 	if err != nil {
 		return outbox.Permanent(err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url("/api/v2/tickets/"+url.PathEscape(ticket)+"/notes", nil), body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.api.URL("/api/v2/tickets/"+url.PathEscape(ticket)+"/notes", nil), body)
 	if err != nil {
 		return outbox.Permanent(err)
 	}
@@ -198,7 +188,7 @@ func (f *Freshdesk) survey(ctx context.Context, ticket string, step event.Step) 
 	if step.SurveyField == "" {
 		return f.note(ctx, ticket, adapter.SurveyText(c))
 	}
-	_, r := f.client.JSON(ctx, http.MethodPut, f.url("/api/v2/tickets/"+url.PathEscape(ticket), nil),
+	_, r := f.client.JSON(ctx, http.MethodPut, f.api.URL("/api/v2/tickets/"+url.PathEscape(ticket), nil),
 		map[string]any{"custom_fields": map[string]any{step.SurveyField: c.Survey.Score}}, nil)
 	if r.Outcome == outbox.Done {
 		r.RemoteRef = ticket
@@ -217,7 +207,7 @@ type contact struct {
 func (f *Freshdesk) FindCaller(ctx context.Context, number string) (lookup.Caller, error) {
 	var found []contact
 	for _, key := range []string{"phone", "mobile"} {
-		if _, r := f.client.JSON(ctx, http.MethodGet, f.url("/api/v2/contacts", url.Values{key: {number}}), nil, &found); r.Outcome != outbox.Done {
+		if _, r := f.client.JSON(ctx, http.MethodGet, f.api.URL("/api/v2/contacts", url.Values{key: {number}}), nil, &found); r.Outcome != outbox.Done {
 			return lookup.Caller{}, r.Err
 		}
 		if len(found) > 0 {
@@ -236,7 +226,7 @@ func (f *Freshdesk) FindCaller(ctx context.Context, number string) (lookup.Calle
 		var co struct {
 			Name string `json:"name"`
 		}
-		if _, r := f.client.JSON(ctx, http.MethodGet, f.url(fmt.Sprintf("/api/v2/companies/%d", ct.CompanyID), nil), nil, &co); r.Outcome != outbox.Done {
+		if _, r := f.client.JSON(ctx, http.MethodGet, f.api.URL(fmt.Sprintf("/api/v2/companies/%d", ct.CompanyID), nil), nil, &co); r.Outcome != outbox.Done {
 			return lookup.Caller{}, r.Err
 		}
 		c.Organization = co.Name
@@ -248,7 +238,7 @@ func (f *Freshdesk) FindCaller(ctx context.Context, number string) (lookup.Calle
 		ResponderID int64  `json:"responder_id"`
 	}
 	q := url.Values{"requester_id": {strconv.FormatInt(ct.ID, 10)}, "order_by": {"updated_at"}, "order_type": {"desc"}}
-	if _, r := f.client.JSON(ctx, http.MethodGet, f.url("/api/v2/tickets", q), nil, &tickets); r.Outcome != outbox.Done {
+	if _, r := f.client.JSON(ctx, http.MethodGet, f.api.URL("/api/v2/tickets", q), nil, &tickets); r.Outcome != outbox.Done {
 		return lookup.Caller{}, r.Err
 	}
 	for _, t := range tickets {

@@ -33,10 +33,8 @@ type OSTicket struct {
 
 // New makes an osTicket destination.
 func New(d config.SyncDestination, deps adapter.Deps) *OSTicket {
-	key := d.Token.Value()
-	c := adapter.NewClient(d.Timeout, func(r *http.Request) { r.Header.Set("X-API-Key", key) })
-	c.Now = deps.Now
-	return &OSTicket{d: d, deps: deps, url: strings.TrimRight(d.URL, "/") + "/api/tickets.json", client: c}
+	return &OSTicket{d: d, deps: deps, url: adapter.NewEndpoint(d.URL).URL("/api/tickets.json", nil),
+		client: deps.Client(d.Timeout, adapter.SetHeader("X-API-Key", d.Token.Value()))}
 }
 
 // Deliver sends one row.

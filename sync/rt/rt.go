@@ -30,7 +30,7 @@ import (
 type RT struct {
 	d      config.SyncDestination
 	deps   adapter.Deps
-	base   string
+	api    adapter.Endpoint
 	client *adapter.Client
 }
 
@@ -39,18 +39,10 @@ type RT struct {
 func New(d config.SyncDestination, deps adapter.Deps) *RT {
 	auth := "token " + d.Token.Value()
 	if d.User != "" {
-		auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(d.User+":"+d.Token.Value()))
+		auth = adapter.Basic(d.User, d.Token.Value())
 	}
-	c := adapter.NewClient(d.Timeout, func(r *http.Request) { r.Header.Set("Authorization", auth) })
-	c.Now = deps.Now
-	return &RT{d: d, deps: deps, base: strings.TrimRight(d.URL, "/") + "/REST/2.0", client: c}
-}
-
-func (rt *RT) url(path string, q url.Values) string {
-	if len(q) > 0 {
-		return rt.base + path + "?" + q.Encode()
-	}
-	return rt.base + path
+	return &RT{d: d, deps: deps, api: adapter.NewEndpoint(d.URL).Under("/REST/2.0"),
+		client: deps.Client(d.Timeout, adapter.SetHeader("Authorization", auth))}
 }
 
 // Deliver sends one row.
@@ -90,7 +82,7 @@ func (rt *RT) ticket(ctx context.Context, d outbox.Delivery, step event.Step) ou
 			Items []ref `json:"items"`
 		}
 		q := url.Values{"query": {"'CF.{" + rt.d.CallIDField + "}' = " + quote(c.CallID)}}
-		if _, r := rt.client.JSON(ctx, http.MethodGet, rt.url("/tickets", q), nil, &found); r.Outcome != outbox.Done {
+		if _, r := rt.client.JSON(ctx, http.MethodGet, rt.api.URL("/tickets", q), nil, &found); r.Outcome != outbox.Done {
 			return r
 		} else if len(found.Items) > 0 {
 			return outbox.Delivered(string(found.Items[0].ID))
@@ -109,7 +101,7 @@ func (rt *RT) ticket(ctx context.Context, d outbox.Delivery, step event.Step) ou
 		t["CustomFields"] = map[string]string{rt.d.CallIDField: c.CallID}
 	}
 	var made ref
-	if _, r := rt.client.JSON(ctx, http.MethodPost, rt.url("/ticket", nil), t, &made); r.Outcome != outbox.Done {
+	if _, r := rt.client.JSON(ctx, http.MethodPost, rt.api.URL("/ticket", nil), t, &made); r.Outcome != outbox.Done {
 		return r
 	}
 	return outbox.Delivered(string(made.ID))
@@ -121,7 +113,7 @@ func (rt *RT) comment(ctx context.Context, ticket, text string, attachments []ma
 	if len(attachments) > 0 {
 		body["Attachments"] = attachments
 	}
-	_, r := rt.client.JSON(ctx, http.MethodPost, rt.url("/ticket/"+url.PathEscape(ticket)+"/comment", nil), body, nil)
+	_, r := rt.client.JSON(ctx, http.MethodPost, rt.api.URL("/ticket/"+url.PathEscape(ticket)+"/comment", nil), body, nil)
 	if r.Outcome == outbox.Done {
 		r.RemoteRef = ticket
 	}
@@ -152,7 +144,7 @@ func (rt *RT) survey(ctx context.Context, ticket string, step event.Step) outbox
 	}
 	// Read the ticket's ETag and update only that version: a 412 means someone changed it
 	// meanwhile, and the outbox re-reads (this step again) soon.
-	res, r := rt.client.JSON(ctx, http.MethodGet, rt.url("/ticket/"+url.PathEscape(ticket), nil), nil, nil)
+	res, r := rt.client.JSON(ctx, http.MethodGet, rt.api.URL("/ticket/"+url.PathEscape(ticket), nil), nil, nil)
 	if r.Outcome != outbox.Done {
 		return r
 	}
@@ -160,7 +152,7 @@ func (rt *RT) survey(ctx context.Context, ticket string, step event.Step) outbox
 	if etag := res.Header.Get("ETag"); etag != "" {
 		header = []string{"If-Match", etag}
 	}
-	_, r = rt.client.JSON(ctx, http.MethodPut, rt.url("/ticket/"+url.PathEscape(ticket), nil),
+	_, r = rt.client.JSON(ctx, http.MethodPut, rt.api.URL("/ticket/"+url.PathEscape(ticket), nil),
 		map[string]any{"CustomFields": map[string]string{step.SurveyField: strconv.Itoa(c.Survey.Score)}}, nil, header...)
 	if r.Outcome == outbox.Done {
 		r.RemoteRef = ticket
@@ -197,7 +189,7 @@ func (rt *RT) FindCaller(ctx context.Context, number string) (lookup.Caller, err
 			} `json:"Requestor"`
 		} `json:"items"`
 	}
-	if _, r := rt.client.JSON(ctx, http.MethodGet, rt.url("/tickets", q), nil, &found); r.Outcome != outbox.Done {
+	if _, r := rt.client.JSON(ctx, http.MethodGet, rt.api.URL("/tickets", q), nil, &found); r.Outcome != outbox.Done {
 		return lookup.Caller{}, r.Err
 	}
 	c := lookup.Caller{Number: number}

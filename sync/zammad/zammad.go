@@ -31,7 +31,7 @@ import (
 type Zammad struct {
 	d      config.SyncDestination
 	deps   adapter.Deps
-	base   string
+	api    adapter.Endpoint
 	client *adapter.Client
 	cti    *CTI
 }
@@ -39,24 +39,16 @@ type Zammad struct {
 // New makes a Zammad destination.
 func New(d config.SyncDestination, deps adapter.Deps) *Zammad {
 	tok := d.Token.Value()
-	c := adapter.NewClient(d.Timeout, func(r *http.Request) {
+	c := deps.Client(d.Timeout, func(r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/api/v1/cti/") { // the CTI token in the path is its only credential
 			r.Header.Set("Authorization", "Token token="+tok)
 		}
 	})
-	c.Now = deps.Now
-	z := &Zammad{d: d, deps: deps, base: strings.TrimRight(d.URL, "/"), client: c}
+	z := &Zammad{d: d, deps: deps, api: adapter.NewEndpoint(d.URL), client: c}
 	if d.CTIToken.IsSet() {
-		z.cti = &CTI{url: z.base + "/api/v1/cti/" + url.PathEscape(d.CTIToken.Value()), client: c, agents: d.Agents}
+		z.cti = &CTI{url: z.api.URL("/api/v1/cti/"+url.PathEscape(d.CTIToken.Value()), nil), client: c, agents: d.Agents}
 	}
 	return z
-}
-
-func (z *Zammad) url(path string, q url.Values) string {
-	if len(q) > 0 {
-		return z.base + path + "?" + q.Encode()
-	}
-	return z.base + path
 }
 
 // Deliver sends one row.
@@ -99,7 +91,7 @@ func (z *Zammad) ticket(ctx context.Context, d outbox.Delivery, step event.Step)
 	if d.Attempt > 1 && z.d.CallIDField != "" {
 		var found []zticket
 		q := url.Values{"query": {z.d.CallIDField + ":" + c.CallID}, "expand": {"true"}, "limit": {"1"}}
-		if _, r := z.client.JSON(ctx, http.MethodGet, z.url("/api/v1/tickets/search", q), nil, &found); r.Outcome != outbox.Done {
+		if _, r := z.client.JSON(ctx, http.MethodGet, z.api.URL("/api/v1/tickets/search", q), nil, &found); r.Outcome != outbox.Done {
 			return r
 		} else if len(found) > 0 {
 			return outbox.Delivered(strconv.FormatInt(found[0].ID, 10))
@@ -126,7 +118,7 @@ func (z *Zammad) ticket(ctx context.Context, d outbox.Delivery, step event.Step)
 		t[z.d.CallIDField] = c.CallID
 	}
 	var made zticket
-	if _, r := z.client.JSON(ctx, http.MethodPost, z.url("/api/v1/tickets", nil), t, &made); r.Outcome != outbox.Done {
+	if _, r := z.client.JSON(ctx, http.MethodPost, z.api.URL("/api/v1/tickets", nil), t, &made); r.Outcome != outbox.Done {
 		return r
 	}
 	return outbox.Delivered(strconv.FormatInt(made.ID, 10))
@@ -149,7 +141,7 @@ func (u zuser) name() string { return strings.TrimSpace(u.Firstname + " " + u.La
 func (z *Zammad) findUser(ctx context.Context, number string) (*zuser, outbox.Result) {
 	var users []zuser
 	q := url.Values{"query": {adapter.Digits(number)}, "limit": {"10"}}
-	_, r := z.client.JSON(ctx, http.MethodGet, z.url("/api/v1/users/search", q), nil, &users)
+	_, r := z.client.JSON(ctx, http.MethodGet, z.api.URL("/api/v1/users/search", q), nil, &users)
 	if r.Outcome != outbox.Done {
 		return nil, r
 	}
@@ -179,7 +171,7 @@ func (z *Zammad) customer(ctx context.Context, c event.Call) (any, outbox.Result
 		first, last, _ = strings.Cut(c.FromName, " ")
 	}
 	var made zuser
-	_, r = z.client.JSON(ctx, http.MethodPost, z.url("/api/v1/users", nil), map[string]any{
+	_, r = z.client.JSON(ctx, http.MethodPost, z.api.URL("/api/v1/users", nil), map[string]any{
 		"firstname": first, "lastname": last, "phone": number, "roles": []string{"Customer"},
 	}, &made)
 	return made.ID, r
@@ -202,7 +194,7 @@ func (z *Zammad) article(ctx context.Context, ticket, body string, attachments [
 	if len(attachments) > 0 {
 		a["attachments"] = attachments
 	}
-	_, r := z.client.JSON(ctx, http.MethodPost, z.url("/api/v1/ticket_articles", nil), a, nil)
+	_, r := z.client.JSON(ctx, http.MethodPost, z.api.URL("/api/v1/ticket_articles", nil), a, nil)
 	if r.Outcome == outbox.Done {
 		r.RemoteRef = ticket
 	}
@@ -231,7 +223,7 @@ func (z *Zammad) survey(ctx context.Context, ticket string, step event.Step) out
 	if step.SurveyField == "" {
 		return z.article(ctx, ticket, adapter.SurveyText(c), nil)
 	}
-	_, r := z.client.JSON(ctx, http.MethodPut, z.url("/api/v1/tickets/"+url.PathEscape(ticket), nil),
+	_, r := z.client.JSON(ctx, http.MethodPut, z.api.URL("/api/v1/tickets/"+url.PathEscape(ticket), nil),
 		map[string]any{step.SurveyField: c.Survey.Score}, nil)
 	if r.Outcome == outbox.Done {
 		r.RemoteRef = ticket
@@ -254,14 +246,14 @@ func (z *Zammad) FindCaller(ctx context.Context, number string) (lookup.Caller, 
 		var org struct {
 			Name string `json:"name"`
 		}
-		if _, r := z.client.JSON(ctx, http.MethodGet, z.url(fmt.Sprintf("/api/v1/organizations/%d", u.OrganizationID), nil), nil, &org); r.Outcome != outbox.Done {
+		if _, r := z.client.JSON(ctx, http.MethodGet, z.api.URL(fmt.Sprintf("/api/v1/organizations/%d", u.OrganizationID), nil), nil, &org); r.Outcome != outbox.Done {
 			return lookup.Caller{}, r.Err
 		}
 		c.Organization = org.Name
 	}
 	var tickets []zticket
 	q := url.Values{"query": {fmt.Sprintf("customer_id:%d", u.ID)}, "expand": {"true"}, "sort_by": {"updated_at"}, "order_by": {"desc"}}
-	if _, r := z.client.JSON(ctx, http.MethodGet, z.url("/api/v1/tickets/search", q), nil, &tickets); r.Outcome != outbox.Done {
+	if _, r := z.client.JSON(ctx, http.MethodGet, z.api.URL("/api/v1/tickets/search", q), nil, &tickets); r.Outcome != outbox.Done {
 		return lookup.Caller{}, r.Err
 	}
 	for _, t := range tickets {

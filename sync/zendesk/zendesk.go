@@ -19,7 +19,6 @@ package zendesk
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -47,24 +46,14 @@ const (
 type Zendesk struct {
 	d      config.SyncDestination
 	deps   adapter.Deps
-	base   string
+	api    adapter.Endpoint
 	client *adapter.Client
 }
 
 // New makes a Zendesk destination.
 func New(d config.SyncDestination, deps adapter.Deps) *Zendesk {
-	cred := base64.StdEncoding.EncodeToString([]byte(d.User + "/token:" + d.Token.Value()))
-	c := adapter.NewClient(d.Timeout, func(r *http.Request) { r.Header.Set("Authorization", "Basic "+cred) })
-	c.Now = deps.Now
-	return &Zendesk{d: d, deps: deps, base: strings.TrimRight(d.URL, "/"), client: c}
-}
-
-func (z *Zendesk) url(path string, q url.Values) string {
-	u := z.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
+	auth := adapter.SetHeader("Authorization", adapter.Basic(d.User+"/token", d.Token.Value()))
+	return &Zendesk{d: d, deps: deps, api: adapter.NewEndpoint(d.URL), client: deps.Client(d.Timeout, auth)}
 }
 
 // Deliver sends one row.
@@ -155,13 +144,13 @@ func (z *Zendesk) ticket(ctx context.Context, d outbox.Delivery, step event.Step
 		body["display_to_agent"] = agent
 	}
 	var ans ticketAnswer
-	res, r := z.client.JSON(ctx, http.MethodPost, z.url("/api/v2/channels/voice/tickets.json", nil), body, &ans,
+	res, r := z.client.JSON(ctx, http.MethodPost, z.api.URL("/api/v2/channels/voice/tickets.json", nil), body, &ans,
 		"Idempotency-Key", idempotencyKey(d.ID, body))
 	if pop && res != nil && res.Status == http.StatusUnprocessableEntity {
 		// display_to_agent is checked first: an agent not signed in to Talk fails the
 		// request. The ticket matters more than the pop.
 		delete(body, "display_to_agent")
-		_, r = z.client.JSON(ctx, http.MethodPost, z.url("/api/v2/channels/voice/tickets.json", nil), body, &ans,
+		_, r = z.client.JSON(ctx, http.MethodPost, z.api.URL("/api/v2/channels/voice/tickets.json", nil), body, &ans,
 			"Idempotency-Key", idempotencyKey(d.ID, body))
 	}
 	if r.Outcome != outbox.Done {
@@ -180,7 +169,7 @@ func (z *Zendesk) popOnScreen(ctx context.Context, step event.Step, ticket strin
 	if !ok || !z.inScreenPopWindow(step.Event.Data.EndedAt) {
 		return
 	}
-	z.client.JSON(ctx, http.MethodPost, z.url(fmt.Sprintf("/api/v2/channels/voice/agents/%d/tickets/%s/display.json", agent, url.PathEscape(ticket)), nil), nil, nil)
+	z.client.JSON(ctx, http.MethodPost, z.api.URL(fmt.Sprintf("/api/v2/channels/voice/agents/%d/tickets/%s/display.json", agent, url.PathEscape(ticket)), nil), nil, nil)
 }
 
 func (z *Zendesk) findByExternalID(ctx context.Context, callID string) (string, outbox.Result) {
@@ -189,7 +178,7 @@ func (z *Zendesk) findByExternalID(ctx context.Context, callID string) (string, 
 			ID int64 `json:"id"`
 		} `json:"tickets"`
 	}
-	_, r := z.client.JSON(ctx, http.MethodGet, z.url("/api/v2/tickets.json", url.Values{"external_id": {callID}}), nil, &ans)
+	_, r := z.client.JSON(ctx, http.MethodGet, z.api.URL("/api/v2/tickets.json", url.Values{"external_id": {callID}}), nil, &ans)
 	if r.Outcome != outbox.Done || len(ans.Tickets) == 0 {
 		return "", r
 	}
@@ -218,7 +207,7 @@ func (z *Zendesk) requester(ctx context.Context, c event.Call) (int64, outbox.Re
 			ID int64 `json:"id"`
 		} `json:"user"`
 	}
-	_, r = z.client.JSON(ctx, http.MethodPost, z.url("/api/v2/users/create_or_update.json", nil), map[string]any{
+	_, r = z.client.JSON(ctx, http.MethodPost, z.api.URL("/api/v2/users/create_or_update.json", nil), map[string]any{
 		"user": map[string]any{"name": name, "phone": number, "role": "end-user", "external_id": "callbox-phone:" + number},
 	}, &ans)
 	return ans.User.ID, r
@@ -236,14 +225,14 @@ func (z *Zendesk) searchUsers(ctx context.Context, number string) ([]user, outbo
 	var ans struct {
 		Results []user `json:"results"`
 	}
-	_, r := z.client.JSON(ctx, http.MethodGet, z.url("/api/v2/search.json",
+	_, r := z.client.JSON(ctx, http.MethodGet, z.api.URL("/api/v2/search.json",
 		url.Values{"query": {fmt.Sprintf("type:user phone:%q", number)}}), nil, &ans)
 	return ans.Results, r
 }
 
 // comment adds a comment to a ticket: PUT /api/v2/tickets/{id} with ticket.comment.
 func (z *Zendesk) comment(ctx context.Context, ticket string, comment map[string]any) outbox.Result {
-	_, r := z.client.JSON(ctx, http.MethodPut, z.url("/api/v2/tickets/"+url.PathEscape(ticket)+".json", nil),
+	_, r := z.client.JSON(ctx, http.MethodPut, z.api.URL("/api/v2/tickets/"+url.PathEscape(ticket)+".json", nil),
 		map[string]any{"ticket": map[string]any{"comment": comment}}, nil)
 	if r.Outcome == outbox.Done {
 		r.RemoteRef = ticket
@@ -267,7 +256,7 @@ func (z *Zendesk) attachUpload(ctx context.Context, ticket, text string, step ev
 	}
 	defer f.Close()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
-		z.url("/api/v2/uploads.json", url.Values{"filename": {adapter.FileName(step.Event)}}), f)
+		z.api.URL("/api/v2/uploads.json", url.Values{"filename": {adapter.FileName(step.Event)}}), f)
 	if err != nil {
 		return outbox.Permanent(err)
 	}
@@ -300,7 +289,7 @@ func (z *Zendesk) survey(ctx context.Context, ticket string, step event.Step) ou
 	if !ok {
 		return outbox.Permanent(fmt.Errorf("survey field %q is not a Zendesk field id", step.SurveyField))
 	}
-	_, r := z.client.JSON(ctx, http.MethodPut, z.url("/api/v2/tickets/"+url.PathEscape(ticket)+".json", nil),
+	_, r := z.client.JSON(ctx, http.MethodPut, z.api.URL("/api/v2/tickets/"+url.PathEscape(ticket)+".json", nil),
 		map[string]any{"ticket": map[string]any{"custom_fields": []map[string]any{{"id": id, "value": c.Survey.Score}}}}, nil)
 	if r.Outcome == outbox.Done {
 		r.RemoteRef = ticket
@@ -329,7 +318,7 @@ func (z *Zendesk) FindCaller(ctx context.Context, number string) (lookup.Caller,
 				Name string `json:"name"`
 			} `json:"organization"`
 		}
-		if _, r := z.client.JSON(ctx, http.MethodGet, z.url(fmt.Sprintf("/api/v2/organizations/%d.json", u.OrganizationID), nil), nil, &org); r.Outcome != outbox.Done {
+		if _, r := z.client.JSON(ctx, http.MethodGet, z.api.URL(fmt.Sprintf("/api/v2/organizations/%d.json", u.OrganizationID), nil), nil, &org); r.Outcome != outbox.Done {
 			return lookup.Caller{}, r.Err
 		}
 		c.Organization = org.Organization.Name
@@ -343,7 +332,7 @@ func (z *Zendesk) FindCaller(ctx context.Context, number string) (lookup.Caller,
 		} `json:"results"`
 	}
 	q := url.Values{"query": {fmt.Sprintf("type:ticket requester_id:%d", u.ID)}, "sort_by": {"updated_at"}, "sort_order": {"desc"}}
-	if _, r := z.client.JSON(ctx, http.MethodGet, z.url("/api/v2/search.json", q), nil, &tickets); r.Outcome != outbox.Done {
+	if _, r := z.client.JSON(ctx, http.MethodGet, z.api.URL("/api/v2/search.json", q), nil, &tickets); r.Outcome != outbox.Done {
 		return lookup.Caller{}, r.Err
 	}
 	for _, t := range tickets.Results {
