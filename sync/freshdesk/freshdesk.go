@@ -37,12 +37,15 @@ type Freshdesk struct {
 	deps   adapter.Deps
 	api    adapter.Endpoint
 	client *adapter.Client
+	steps  adapter.Dispatch
 }
 
 // New makes a Freshdesk destination.
 func New(d config.SyncDestination, deps adapter.Deps) *Freshdesk {
 	auth := adapter.SetHeader("Authorization", adapter.Basic(d.Token.Value(), "X")) // the key is the user; the password is unused
-	return &Freshdesk{d: d, deps: deps, api: adapter.NewEndpoint(d.URL), client: deps.Client(d.Timeout, auth)}
+	f := &Freshdesk{d: d, deps: deps, api: adapter.NewEndpoint(d.URL), client: deps.Client(d.Timeout, auth)}
+	f.steps = adapter.TicketSteps("freshdesk", f.ticket, f.recording, f.survey)
+	return f
 }
 
 // htmlText turns plain text into the HTML Freshdesk descriptions and notes are.
@@ -52,19 +55,7 @@ func htmlText(s string) string {
 
 // Deliver sends one row.
 func (f *Freshdesk) Deliver(ctx context.Context, d outbox.Delivery) outbox.Result {
-	step, bad := adapter.Step(d)
-	if bad != nil {
-		return *bad
-	}
-	switch step.Action {
-	case event.ActionTicket:
-		return f.ticket(ctx, d, step)
-	case event.ActionRecording:
-		return f.recording(ctx, d.DependencyRef, step)
-	case event.ActionSurvey:
-		return f.survey(ctx, d.DependencyRef, step)
-	}
-	return outbox.Permanent(fmt.Errorf("freshdesk cannot %s", step.Action))
+	return f.steps.Deliver(ctx, d)
 }
 
 func (f *Freshdesk) ticket(ctx context.Context, d outbox.Delivery, step event.Step) outbox.Result {

@@ -32,6 +32,7 @@ type RT struct {
 	deps   adapter.Deps
 	api    adapter.Endpoint
 	client *adapter.Client
+	steps  adapter.Dispatch
 }
 
 // New makes an RT destination. With a user, the token is that user's password (Basic auth);
@@ -41,25 +42,15 @@ func New(d config.SyncDestination, deps adapter.Deps) *RT {
 	if d.User != "" {
 		auth = adapter.Basic(d.User, d.Token.Value())
 	}
-	return &RT{d: d, deps: deps, api: adapter.NewEndpoint(d.URL).Under("/REST/2.0"),
+	rt := &RT{d: d, deps: deps, api: adapter.NewEndpoint(d.URL).Under("/REST/2.0"),
 		client: deps.Client(d.Timeout, adapter.SetHeader("Authorization", auth))}
+	rt.steps = adapter.TicketSteps("rt", rt.ticket, rt.recording, rt.survey)
+	return rt
 }
 
 // Deliver sends one row.
 func (rt *RT) Deliver(ctx context.Context, d outbox.Delivery) outbox.Result {
-	step, bad := adapter.Step(d)
-	if bad != nil {
-		return *bad
-	}
-	switch step.Action {
-	case event.ActionTicket:
-		return rt.ticket(ctx, d, step)
-	case event.ActionRecording:
-		return rt.recording(ctx, d.DependencyRef, step)
-	case event.ActionSurvey:
-		return rt.survey(ctx, d.DependencyRef, step)
-	}
-	return outbox.Permanent(fmt.Errorf("rt cannot %s", step.Action))
+	return rt.steps.Deliver(ctx, d)
 }
 
 // quote writes a TicketSQL string.

@@ -34,6 +34,7 @@ type Zammad struct {
 	api    adapter.Endpoint
 	client *adapter.Client
 	cti    *CTI
+	steps  adapter.Dispatch
 }
 
 // New makes a Zammad destination.
@@ -48,29 +49,22 @@ func New(d config.SyncDestination, deps adapter.Deps) *Zammad {
 	if d.CTIToken.IsSet() {
 		z.cti = &CTI{url: z.api.URL("/api/v1/cti/"+url.PathEscape(d.CTIToken.Value()), nil), client: c, agents: d.Agents}
 	}
+	z.steps = adapter.TicketSteps("zammad", z.ticket, z.recording, z.survey)
+	z.steps.Steps[event.ActionCTI] = z.logCall
 	return z
 }
 
 // Deliver sends one row.
 func (z *Zammad) Deliver(ctx context.Context, d outbox.Delivery) outbox.Result {
-	step, bad := adapter.Step(d)
-	if bad != nil {
-		return *bad
+	return z.steps.Deliver(ctx, d)
+}
+
+// logCall puts the call in Zammad's caller log through the CTI API.
+func (z *Zammad) logCall(ctx context.Context, _ outbox.Delivery, step event.Step) outbox.Result {
+	if z.cti == nil {
+		return outbox.Permanent(fmt.Errorf("no cti_token configured"))
 	}
-	switch step.Action {
-	case event.ActionCTI:
-		if z.cti == nil {
-			return outbox.Permanent(fmt.Errorf("no cti_token configured"))
-		}
-		return z.cti.Log(ctx, step)
-	case event.ActionTicket:
-		return z.ticket(ctx, d, step)
-	case event.ActionRecording:
-		return z.recording(ctx, d.DependencyRef, step)
-	case event.ActionSurvey:
-		return z.survey(ctx, d.DependencyRef, step)
-	}
-	return outbox.Permanent(fmt.Errorf("zammad cannot %s", step.Action))
+	return z.cti.Log(ctx, step)
 }
 
 type zticket struct {

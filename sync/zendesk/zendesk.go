@@ -48,29 +48,20 @@ type Zendesk struct {
 	deps   adapter.Deps
 	api    adapter.Endpoint
 	client *adapter.Client
+	steps  adapter.Dispatch
 }
 
 // New makes a Zendesk destination.
 func New(d config.SyncDestination, deps adapter.Deps) *Zendesk {
 	auth := adapter.SetHeader("Authorization", adapter.Basic(d.User+"/token", d.Token.Value()))
-	return &Zendesk{d: d, deps: deps, api: adapter.NewEndpoint(d.URL), client: deps.Client(d.Timeout, auth)}
+	z := &Zendesk{d: d, deps: deps, api: adapter.NewEndpoint(d.URL), client: deps.Client(d.Timeout, auth)}
+	z.steps = adapter.TicketSteps("zendesk", z.ticket, z.recording, z.survey)
+	return z
 }
 
 // Deliver sends one row.
 func (z *Zendesk) Deliver(ctx context.Context, d outbox.Delivery) outbox.Result {
-	step, bad := adapter.Step(d)
-	if bad != nil {
-		return *bad
-	}
-	switch step.Action {
-	case event.ActionTicket:
-		return z.ticket(ctx, d, step)
-	case event.ActionRecording:
-		return z.recording(ctx, d.DependencyRef, step)
-	case event.ActionSurvey:
-		return z.survey(ctx, d.DependencyRef, step)
-	}
-	return outbox.Permanent(fmt.Errorf("zendesk cannot %s", step.Action))
+	return z.steps.Deliver(ctx, d)
 }
 
 type ticketAnswer struct {

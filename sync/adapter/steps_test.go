@@ -1,0 +1,57 @@
+package adapter
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"callbox/sync/event"
+	"callbox/sync/outbox"
+)
+
+func TestTicketStepsDispatch(t *testing.T) {
+	var got []string
+	steps := TicketSteps("desk",
+		func(_ context.Context, d outbox.Delivery, step event.Step) outbox.Result {
+			got = append(got, "ticket "+d.ID)
+			return outbox.Delivered("7")
+		},
+		func(_ context.Context, ticket string, step event.Step) outbox.Result {
+			got = append(got, "recording on "+ticket)
+			return OnTicket(ticket, outbox.Delivered(""))
+		},
+		func(_ context.Context, ticket string, step event.Step) outbox.Result {
+			got = append(got, "survey on "+ticket)
+			return outbox.Delivered("")
+		})
+	row := func(action, ticket string) outbox.Delivery {
+		b, err := json.Marshal(event.Step{Action: action})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return outbox.Delivery{ID: action, Payload: b, DependencyRef: ticket}
+	}
+	ctx := context.Background()
+	if r := steps.Deliver(ctx, row(event.ActionTicket, "")); r.Outcome != outbox.Done || r.RemoteRef != "7" {
+		t.Errorf("ticket: %+v", r)
+	}
+	if r := steps.Deliver(ctx, row(event.ActionRecording, "7")); r.Outcome != outbox.Done || r.RemoteRef != "7" {
+		t.Errorf("recording: %+v", r)
+	}
+	steps.Deliver(ctx, row(event.ActionSurvey, "7"))
+	if want := "ticket ticket,recording on 7,survey on 7"; strings.Join(got, ",") != want {
+		t.Errorf("handled %q, want %q", strings.Join(got, ","), want)
+	}
+
+	// What the helpdesk does not do, and a payload that does not decode, are dead letters.
+	if r := steps.Deliver(ctx, row(event.ActionUpload, "")); r.Outcome != outbox.Dead || r.Err == nil || r.Err.Error() != "desk cannot upload" {
+		t.Errorf("upload: %+v", r)
+	}
+	if r := steps.Deliver(ctx, outbox.Delivery{ID: "bad", Payload: []byte("{")}); r.Outcome != outbox.Dead {
+		t.Errorf("bad payload: %+v", r)
+	}
+	if len(got) != 3 {
+		t.Errorf("a dead letter reached a handler: %q", got)
+	}
+}
