@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"callbox/sync/event"
@@ -55,4 +56,38 @@ func TicketSteps(helpdesk string, ticket Handler, recording, survey func(ctx con
 		event.ActionRecording: TicketStep(recording),
 		event.ActionSurvey:    TicketStep(survey),
 	}}
+}
+
+// RecordingStep is what every helpdesk does with a call's recording: it needs the ticket;
+// with recording links the ticket gets a private comment with a signed link (comment), else
+// the audio goes to the ticket (attach, given the comment's text). The adapters differ only
+// in how they comment and attach.
+func (d Deps) RecordingStep(ticket string, step event.Step, link bool, comment, attach func(text string) outbox.Result) outbox.Result {
+	if ticket == "" {
+		return outbox.Permanent(errors.New("no ticket to attach the recording to"))
+	}
+	text := RecordingText(step.Event)
+	if link {
+		url := ""
+		if r := step.Event.Data.Recording; r != nil {
+			url = d.Link(r.ID)
+		}
+		return comment(text + "\n" + url)
+	}
+	return attach(text)
+}
+
+// SurveyStep is what every helpdesk does with a caller's survey score: it needs the ticket
+// and the score; without a survey field the score is a private comment (comment, given its
+// text), else it goes in that field of the ticket (setField). The adapters differ only in
+// how they comment and set a field.
+func SurveyStep(ticket string, step event.Step, comment func(text string) outbox.Result, setField func(field string, score int) outbox.Result) outbox.Result {
+	c := step.Event.Data
+	if ticket == "" || c.Survey == nil {
+		return outbox.Permanent(errors.New("no ticket or no score for the survey"))
+	}
+	if step.SurveyField == "" {
+		return comment(SurveyText(c))
+	}
+	return OnTicket(ticket, setField(step.SurveyField, c.Survey.Score))
 }

@@ -3,6 +3,7 @@ package adapter
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -53,5 +54,32 @@ func TestTicketStepsDispatch(t *testing.T) {
 	}
 	if len(got) != 3 {
 		t.Errorf("a dead letter reached a handler: %q", got)
+	}
+}
+
+func TestSurveyStep(t *testing.T) {
+	step := event.Step{Action: event.ActionSurvey}
+	step.Event.Data.Survey = &event.SurveyScore{Score: 4, Max: 5}
+	var got []string
+	comment := func(text string) outbox.Result {
+		got = append(got, "comment "+text)
+		return OnTicket("7", outbox.Delivered(""))
+	}
+	setField := func(field string, score int) outbox.Result {
+		got = append(got, field+"="+strconv.Itoa(score))
+		return outbox.Delivered("")
+	}
+	if r := SurveyStep("", step, comment, setField); r.Outcome != outbox.Dead {
+		t.Errorf("no ticket: %+v", r)
+	}
+	if r := SurveyStep("7", step, comment, setField); r.Outcome != outbox.Done || r.RemoteRef != "7" {
+		t.Errorf("comment: %+v", r)
+	}
+	step.SurveyField = "score"
+	if r := SurveyStep("7", step, comment, setField); r.Outcome != outbox.Done || r.RemoteRef != "7" {
+		t.Errorf("field: %+v", r)
+	}
+	if len(got) != 2 || got[0] != "comment "+SurveyText(step.Event.Data) || got[1] != "score=4" {
+		t.Errorf("did %q", got)
 	}
 }

@@ -134,10 +134,7 @@ func (f *Freshdesk) findByCallID(ctx context.Context, callID string) (string, ou
 func (f *Freshdesk) note(ctx context.Context, ticket, text string) outbox.Result {
 	_, r := f.client.JSON(ctx, http.MethodPost, f.api.URL("/api/v2/tickets/"+url.PathEscape(ticket)+"/notes", nil),
 		map[string]any{"body": htmlText(text), "private": true}, nil)
-	if r.Outcome == outbox.Done {
-		r.RemoteRef = ticket
-	}
-	return r
+	return adapter.OnTicket(ticket, r)
 }
 
 func (f *Freshdesk) recording(ctx context.Context, ticket string, step event.Step) outbox.Result {
@@ -165,26 +162,17 @@ func (f *Freshdesk) attachNote(ctx context.Context, ticket, text string, step ev
 	req.ContentLength = length
 	req.Header.Set("Content-Type", ctype)
 	_, r := f.client.Do(req)
-	if r.Outcome == outbox.Done {
-		r.RemoteRef = ticket
-	}
-	return r
+	return adapter.OnTicket(ticket, r)
 }
 
 func (f *Freshdesk) survey(ctx context.Context, ticket string, step event.Step) outbox.Result {
-	c := step.Event.Data
-	if ticket == "" || c.Survey == nil {
-		return outbox.Permanent(fmt.Errorf("no ticket or no score for the survey"))
-	}
-	if step.SurveyField == "" {
-		return f.note(ctx, ticket, adapter.SurveyText(c))
-	}
-	_, r := f.client.JSON(ctx, http.MethodPut, f.api.URL("/api/v2/tickets/"+url.PathEscape(ticket), nil),
-		map[string]any{"custom_fields": map[string]any{step.SurveyField: c.Survey.Score}}, nil)
-	if r.Outcome == outbox.Done {
-		r.RemoteRef = ticket
-	}
-	return r
+	return adapter.SurveyStep(ticket, step,
+		func(text string) outbox.Result { return f.note(ctx, ticket, text) },
+		func(field string, score int) outbox.Result {
+			_, r := f.client.JSON(ctx, http.MethodPut, f.api.URL("/api/v2/tickets/"+url.PathEscape(ticket), nil),
+				map[string]any{"custom_fields": map[string]any{field: score}}, nil)
+			return r
+		})
 }
 
 type contact struct {

@@ -105,10 +105,7 @@ func (rt *RT) comment(ctx context.Context, ticket, text string, attachments []ma
 		body["Attachments"] = attachments
 	}
 	_, r := rt.client.JSON(ctx, http.MethodPost, rt.api.URL("/ticket/"+url.PathEscape(ticket)+"/comment", nil), body, nil)
-	if r.Outcome == outbox.Done {
-		r.RemoteRef = ticket
-	}
-	return r
+	return adapter.OnTicket(ticket, r)
 }
 
 func (rt *RT) recording(ctx context.Context, ticket string, step event.Step) outbox.Result {
@@ -126,15 +123,17 @@ func (rt *RT) recording(ctx context.Context, ticket string, step event.Step) out
 }
 
 func (rt *RT) survey(ctx context.Context, ticket string, step event.Step) outbox.Result {
-	c := step.Event.Data
-	if ticket == "" || c.Survey == nil {
-		return outbox.Permanent(fmt.Errorf("no ticket or no score for the survey"))
-	}
-	if step.SurveyField == "" {
-		return rt.comment(ctx, ticket, adapter.SurveyText(c), nil)
-	}
-	// Read the ticket's ETag and update only that version: a 412 means someone changed it
-	// meanwhile, and the outbox re-reads (this step again) soon.
+	return adapter.SurveyStep(ticket, step,
+		func(text string) outbox.Result { return rt.comment(ctx, ticket, text, nil) },
+		func(field string, score int) outbox.Result {
+			return rt.setField(ctx, ticket, field, strconv.Itoa(score))
+		})
+}
+
+// setField sets a custom field of a ticket. It reads the ticket's ETag and updates only that
+// version: a 412 means someone changed it meanwhile, and the outbox re-reads (this step
+// again) soon.
+func (rt *RT) setField(ctx context.Context, ticket, field, value string) outbox.Result {
 	res, r := rt.client.JSON(ctx, http.MethodGet, rt.api.URL("/ticket/"+url.PathEscape(ticket), nil), nil, nil)
 	if r.Outcome != outbox.Done {
 		return r
@@ -144,10 +143,7 @@ func (rt *RT) survey(ctx context.Context, ticket string, step event.Step) outbox
 		header = []string{"If-Match", etag}
 	}
 	_, r = rt.client.JSON(ctx, http.MethodPut, rt.api.URL("/ticket/"+url.PathEscape(ticket), nil),
-		map[string]any{"CustomFields": map[string]string{step.SurveyField: strconv.Itoa(c.Survey.Score)}}, nil, header...)
-	if r.Outcome == outbox.Done {
-		r.RemoteRef = ticket
-	}
+		map[string]any{"CustomFields": map[string]string{field: value}}, nil, header...)
 	return r
 }
 

@@ -189,10 +189,7 @@ func (z *Zammad) article(ctx context.Context, ticket, body string, attachments [
 		a["attachments"] = attachments
 	}
 	_, r := z.client.JSON(ctx, http.MethodPost, z.api.URL("/api/v1/ticket_articles", nil), a, nil)
-	if r.Outcome == outbox.Done {
-		r.RemoteRef = ticket
-	}
-	return r
+	return adapter.OnTicket(ticket, r)
 }
 
 func (z *Zammad) recording(ctx context.Context, ticket string, step event.Step) outbox.Result {
@@ -210,19 +207,13 @@ func (z *Zammad) recording(ctx context.Context, ticket string, step event.Step) 
 }
 
 func (z *Zammad) survey(ctx context.Context, ticket string, step event.Step) outbox.Result {
-	c := step.Event.Data
-	if ticket == "" || c.Survey == nil {
-		return outbox.Permanent(fmt.Errorf("no ticket or no score for the survey"))
-	}
-	if step.SurveyField == "" {
-		return z.article(ctx, ticket, adapter.SurveyText(c), nil)
-	}
-	_, r := z.client.JSON(ctx, http.MethodPut, z.api.URL("/api/v1/tickets/"+url.PathEscape(ticket), nil),
-		map[string]any{step.SurveyField: c.Survey.Score}, nil)
-	if r.Outcome == outbox.Done {
-		r.RemoteRef = ticket
-	}
-	return r
+	return adapter.SurveyStep(ticket, step,
+		func(text string) outbox.Result { return z.article(ctx, ticket, text, nil) },
+		func(field string, score int) outbox.Result {
+			_, r := z.client.JSON(ctx, http.MethodPut, z.api.URL("/api/v1/tickets/"+url.PathEscape(ticket), nil),
+				map[string]any{field: score}, nil)
+			return r
+		})
 }
 
 // FindCaller looks a caller up: the user with the number, their organisation, VIP flag,

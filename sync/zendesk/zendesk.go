@@ -225,10 +225,7 @@ func (z *Zendesk) searchUsers(ctx context.Context, number string) ([]user, outbo
 func (z *Zendesk) comment(ctx context.Context, ticket string, comment map[string]any) outbox.Result {
 	_, r := z.client.JSON(ctx, http.MethodPut, z.api.URL("/api/v2/tickets/"+url.PathEscape(ticket)+".json", nil),
 		map[string]any{"ticket": map[string]any{"comment": comment}}, nil)
-	if r.Outcome == outbox.Done {
-		r.RemoteRef = ticket
-	}
-	return r
+	return adapter.OnTicket(ticket, r)
 }
 
 func (z *Zendesk) recording(ctx context.Context, ticket string, step event.Step) outbox.Result {
@@ -269,23 +266,19 @@ func (z *Zendesk) attachUpload(ctx context.Context, ticket, text string, step ev
 }
 
 func (z *Zendesk) survey(ctx context.Context, ticket string, step event.Step) outbox.Result {
-	c := step.Event.Data
-	if ticket == "" || c.Survey == nil {
-		return outbox.Permanent(fmt.Errorf("no ticket or no score for the survey"))
-	}
-	if step.SurveyField == "" {
-		return z.comment(ctx, ticket, map[string]any{"body": adapter.SurveyText(c), "public": false})
-	}
-	id, ok := zendeskID(step.SurveyField)
-	if !ok {
-		return outbox.Permanent(fmt.Errorf("survey field %q is not a Zendesk field id", step.SurveyField))
-	}
-	_, r := z.client.JSON(ctx, http.MethodPut, z.api.URL("/api/v2/tickets/"+url.PathEscape(ticket)+".json", nil),
-		map[string]any{"ticket": map[string]any{"custom_fields": []map[string]any{{"id": id, "value": c.Survey.Score}}}}, nil)
-	if r.Outcome == outbox.Done {
-		r.RemoteRef = ticket
-	}
-	return r
+	return adapter.SurveyStep(ticket, step,
+		func(text string) outbox.Result {
+			return z.comment(ctx, ticket, map[string]any{"body": text, "public": false})
+		},
+		func(field string, score int) outbox.Result {
+			id, ok := zendeskID(field)
+			if !ok {
+				return outbox.Permanent(fmt.Errorf("survey field %q is not a Zendesk field id", field))
+			}
+			_, r := z.client.JSON(ctx, http.MethodPut, z.api.URL("/api/v2/tickets/"+url.PathEscape(ticket)+".json", nil),
+				map[string]any{"ticket": map[string]any{"custom_fields": []map[string]any{{"id": id, "value": score}}}}, nil)
+			return r
+		})
 }
 
 // FindCaller looks a caller up: the user with the number, their organisation, VIP tag, open
