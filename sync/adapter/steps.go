@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"callbox/sync/event"
 	"callbox/sync/outbox"
@@ -32,9 +33,9 @@ func (s Dispatch) Deliver(ctx context.Context, d outbox.Delivery) outbox.Result 
 	return h(ctx, d, step)
 }
 
-// TicketStep is the Handler of a step on the ticket an earlier step made (the row's
+// DependentStep is the Handler of a step on the ticket an earlier step made (the row's
 // dependency): the recording, the survey.
-func TicketStep(do func(ctx context.Context, ticket string, step event.Step) outbox.Result) Handler {
+func DependentStep(do func(ctx context.Context, ticket string, step event.Step) outbox.Result) Handler {
 	return func(ctx context.Context, d outbox.Delivery, step event.Step) outbox.Result {
 		return do(ctx, d.DependencyRef, step)
 	}
@@ -53,9 +54,30 @@ func OnTicket(ticket string, r outbox.Result) outbox.Result {
 func TicketSteps(helpdesk string, ticket Handler, recording, survey func(ctx context.Context, ticket string, step event.Step) outbox.Result) Dispatch {
 	return Dispatch{Helpdesk: helpdesk, Steps: map[string]Handler{
 		event.ActionTicket:    ticket,
-		event.ActionRecording: TicketStep(recording),
-		event.ActionSurvey:    TicketStep(survey),
+		event.ActionRecording: DependentStep(recording),
+		event.ActionSurvey:    DependentStep(survey),
 	}}
+}
+
+// TicketStep is what every helpdesk does with a call's ticket: the caller's open ticket gets
+// a comment (comment), unless it is gone (404: merged, deleted) and the call gets a ticket of
+// its own; a retry after an attempt whose outcome is unknown first looks for the ticket that
+// attempt may have made (find, "" for none); only then is a ticket made (create).
+func TicketStep(d outbox.Delivery, step event.Step, comment func(ticket string) outbox.Result, find func() (string, outbox.Result), create func() outbox.Result) outbox.Result {
+	if step.Ticket != "" {
+		r := comment(step.Ticket)
+		if r.Status != http.StatusNotFound {
+			return r
+		}
+	}
+	if d.Attempt > 1 {
+		if id, r := find(); r.Outcome != outbox.Done {
+			return r
+		} else if id != "" {
+			return outbox.Delivered(id)
+		}
+	}
+	return create()
 }
 
 // RecordingStep is what every helpdesk does with a call's recording: it needs the ticket;

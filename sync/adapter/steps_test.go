@@ -3,6 +3,7 @@ package adapter
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -81,5 +82,47 @@ func TestSurveyStep(t *testing.T) {
 	}
 	if len(got) != 2 || got[0] != "comment "+SurveyText(step.Event.Data) || got[1] != "score=4" {
 		t.Errorf("did %q", got)
+	}
+}
+
+func TestTicketStep(t *testing.T) {
+	var did []string
+	comment := func(status int) func(string) outbox.Result {
+		return func(ticket string) outbox.Result {
+			did = append(did, "comment "+ticket)
+			if status == http.StatusNotFound {
+				return outbox.Result{Outcome: outbox.Dead, Status: status}
+			}
+			return OnTicket(ticket, outbox.Delivered(""))
+		}
+	}
+	find := func(id string, r outbox.Result) func() (string, outbox.Result) {
+		return func() (string, outbox.Result) { did = append(did, "find"); return id, r }
+	}
+	create := func() outbox.Result { did = append(did, "create"); return outbox.Delivered("9") }
+	open := event.Step{Action: event.ActionTicket, Ticket: "7"}
+	first, retry := outbox.Delivery{Attempt: 1}, outbox.Delivery{Attempt: 2}
+	for _, c := range []struct {
+		name       string
+		d          outbox.Delivery
+		step       event.Step
+		status     int
+		id         string
+		findResult outbox.Result
+		want       string
+		ref        string
+	}{
+		{"the open ticket", first, open, 200, "", outbox.Delivered(""), "comment 7", "7"},
+		{"the open ticket is gone", first, open, 404, "", outbox.Delivered(""), "comment 7,create", "9"},
+		{"a first attempt makes the ticket", first, event.Step{}, 200, "5", outbox.Delivered(""), "create", "9"},
+		{"a retry finds it", retry, event.Step{}, 200, "5", outbox.Delivered(""), "find", "5"},
+		{"a retry finds none", retry, event.Step{}, 200, "", outbox.Delivered(""), "find,create", "9"},
+		{"a retry cannot look", retry, event.Step{}, 200, "", outbox.Transient(http.ErrHandlerTimeout), "find", ""},
+	} {
+		did = nil
+		r := TicketStep(c.d, c.step, comment(c.status), find(c.id, c.findResult), create)
+		if got := strings.Join(did, ","); got != c.want || r.RemoteRef != c.ref {
+			t.Errorf("%s: did %q, ref %q; want %q, %q", c.name, got, r.RemoteRef, c.want, c.ref)
+		}
 	}
 }

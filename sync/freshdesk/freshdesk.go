@@ -59,20 +59,15 @@ func (f *Freshdesk) Deliver(ctx context.Context, d outbox.Delivery) outbox.Resul
 }
 
 func (f *Freshdesk) ticket(ctx context.Context, d outbox.Delivery, step event.Step) outbox.Result {
+	return adapter.TicketStep(d, step,
+		func(ticket string) outbox.Result { return f.note(ctx, ticket, adapter.Body(step)) },
+		func() (string, outbox.Result) { return f.findByCallID(ctx, step.Event.Data.CallID) },
+		func() outbox.Result { return f.makeTicket(ctx, step) })
+}
+
+// makeTicket makes the call's phone ticket.
+func (f *Freshdesk) makeTicket(ctx context.Context, step event.Step) outbox.Result {
 	c := step.Event.Data
-	if step.Ticket != "" {
-		r := f.note(ctx, step.Ticket, adapter.Body(step))
-		if r.Status != http.StatusNotFound {
-			return r
-		}
-	}
-	if d.Attempt > 1 && f.d.CallIDField != "" {
-		if id, r := f.findByCallID(ctx, c.CallID); r.Outcome != outbox.Done {
-			return r
-		} else if id != "" {
-			return outbox.Delivered(id)
-		}
-	}
 	number := adapter.CallerNumber(c)
 	name := c.FromName
 	if c.Caller != nil && c.Caller.Name != "" {
@@ -116,7 +111,11 @@ func (f *Freshdesk) email() string {
 	return "caller-{number}@callbox.invalid"
 }
 
+// findByCallID finds the ticket of a call by its call id field; without one, there is none.
 func (f *Freshdesk) findByCallID(ctx context.Context, callID string) (string, outbox.Result) {
+	if f.d.CallIDField == "" {
+		return "", outbox.Delivered("")
+	}
 	var ans struct {
 		Results []struct {
 			ID int64 `json:"id"`

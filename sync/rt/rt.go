@@ -61,24 +61,32 @@ type ref struct {
 }
 
 func (rt *RT) ticket(ctx context.Context, d outbox.Delivery, step event.Step) outbox.Result {
+	return adapter.TicketStep(d, step,
+		func(ticket string) outbox.Result { return rt.comment(ctx, ticket, adapter.Body(step), nil) },
+		func() (string, outbox.Result) { return rt.findByCallID(ctx, step.Event.Data.CallID) },
+		func() outbox.Result { return rt.makeTicket(ctx, step) })
+}
+
+// findByCallID finds the ticket of a call by its call id custom field (TicketSQL); without
+// one, there is none.
+func (rt *RT) findByCallID(ctx context.Context, callID string) (string, outbox.Result) {
+	if rt.d.CallIDField == "" {
+		return "", outbox.Delivered("")
+	}
+	var found struct {
+		Items []ref `json:"items"`
+	}
+	q := url.Values{"query": {"'CF.{" + rt.d.CallIDField + "}' = " + quote(callID)}}
+	_, r := rt.client.JSON(ctx, http.MethodGet, rt.api.URL("/tickets", q), nil, &found)
+	if r.Outcome != outbox.Done || len(found.Items) == 0 {
+		return "", r
+	}
+	return string(found.Items[0].ID), r
+}
+
+// makeTicket makes the call's ticket in the destination's queue.
+func (rt *RT) makeTicket(ctx context.Context, step event.Step) outbox.Result {
 	c := step.Event.Data
-	if step.Ticket != "" {
-		r := rt.comment(ctx, step.Ticket, adapter.Body(step), nil)
-		if r.Status != http.StatusNotFound {
-			return r
-		}
-	}
-	if d.Attempt > 1 && rt.d.CallIDField != "" {
-		var found struct {
-			Items []ref `json:"items"`
-		}
-		q := url.Values{"query": {"'CF.{" + rt.d.CallIDField + "}' = " + quote(c.CallID)}}
-		if _, r := rt.client.JSON(ctx, http.MethodGet, rt.api.URL("/tickets", q), nil, &found); r.Outcome != outbox.Done {
-			return r
-		} else if len(found.Items) > 0 {
-			return outbox.Delivered(string(found.Items[0].ID))
-		}
-	}
 	t := map[string]any{"Queue": rt.d.Queue, "Subject": adapter.Subject(step), "Content": adapter.Body(step), "ContentType": "text/plain"}
 	if rt.d.Email != "" {
 		if n := adapter.Digits(adapter.CallerNumber(c)); n != "" {

@@ -75,22 +75,30 @@ type zticket struct {
 }
 
 func (z *Zammad) ticket(ctx context.Context, d outbox.Delivery, step event.Step) outbox.Result {
+	return adapter.TicketStep(d, step,
+		func(ticket string) outbox.Result { return z.article(ctx, ticket, adapter.Body(step), nil) },
+		func() (string, outbox.Result) { return z.findByCallID(ctx, step.Event.Data.CallID) },
+		func() outbox.Result { return z.makeTicket(ctx, step) })
+}
+
+// findByCallID finds the ticket of a call by its call id attribute; without one, there is
+// none.
+func (z *Zammad) findByCallID(ctx context.Context, callID string) (string, outbox.Result) {
+	if z.d.CallIDField == "" {
+		return "", outbox.Delivered("")
+	}
+	var found []zticket
+	q := url.Values{"query": {z.d.CallIDField + ":" + callID}, "expand": {"true"}, "limit": {"1"}}
+	_, r := z.client.JSON(ctx, http.MethodGet, z.api.URL("/api/v1/tickets/search", q), nil, &found)
+	if r.Outcome != outbox.Done || len(found) == 0 {
+		return "", r
+	}
+	return strconv.FormatInt(found[0].ID, 10), r
+}
+
+// makeTicket makes the call's ticket with its first article.
+func (z *Zammad) makeTicket(ctx context.Context, step event.Step) outbox.Result {
 	c := step.Event.Data
-	if step.Ticket != "" {
-		r := z.article(ctx, step.Ticket, adapter.Body(step), nil)
-		if r.Status != http.StatusNotFound {
-			return r
-		}
-	}
-	if d.Attempt > 1 && z.d.CallIDField != "" {
-		var found []zticket
-		q := url.Values{"query": {z.d.CallIDField + ":" + c.CallID}, "expand": {"true"}, "limit": {"1"}}
-		if _, r := z.client.JSON(ctx, http.MethodGet, z.api.URL("/api/v1/tickets/search", q), nil, &found); r.Outcome != outbox.Done {
-			return r
-		} else if len(found) > 0 {
-			return outbox.Delivered(strconv.FormatInt(found[0].ID, 10))
-		}
-	}
 	customer, r := z.customer(ctx, c)
 	if r.Outcome != outbox.Done {
 		return r

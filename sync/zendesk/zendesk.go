@@ -71,25 +71,21 @@ type ticketAnswer struct {
 }
 
 func (z *Zendesk) ticket(ctx context.Context, d outbox.Delivery, step event.Step) outbox.Result {
-	c := step.Event.Data
-	if step.Ticket != "" {
-		r := z.comment(ctx, step.Ticket, map[string]any{"body": adapter.Body(step), "public": false})
-		if r.Status != http.StatusNotFound {
+	return adapter.TicketStep(d, step,
+		func(ticket string) outbox.Result {
+			r := z.comment(ctx, ticket, map[string]any{"body": adapter.Body(step), "public": false})
 			if r.Outcome == outbox.Done {
-				z.popOnScreen(ctx, step, step.Ticket)
-				r.RemoteRef = step.Ticket
+				z.popOnScreen(ctx, step, ticket)
 			}
 			return r
-		}
-		// The open ticket is gone (merged, deleted): the call gets a ticket of its own.
-	}
-	if d.Attempt > 1 {
-		if id, r := z.findByExternalID(ctx, c.CallID); r.Outcome != outbox.Done {
-			return r
-		} else if id != "" {
-			return outbox.Delivered(id)
-		}
-	}
+		},
+		func() (string, outbox.Result) { return z.findByExternalID(ctx, step.Event.Data.CallID) },
+		func() outbox.Result { return z.makeTicket(ctx, d, step) })
+}
+
+// makeTicket makes the call's voice ticket; the row id keys its idempotency.
+func (z *Zendesk) makeTicket(ctx context.Context, d outbox.Delivery, step event.Step) outbox.Result {
+	c := step.Event.Data
 	requester, r := z.requester(ctx, c)
 	if r.Outcome != outbox.Done {
 		return r
