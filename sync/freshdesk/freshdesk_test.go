@@ -14,11 +14,8 @@ import (
 	"testing"
 
 	"callbox/config"
-	"callbox/sync/adapter"
 	"callbox/sync/freshdesk"
 	"callbox/sync/internal/conformance"
-	"callbox/sync/lookup"
-	"callbox/sync/outbox"
 )
 
 // fake speaks the parts of the Freshdesk API v2 the box uses, as documented: Basic auth with
@@ -247,30 +244,24 @@ func TestConformance(t *testing.T) {
       agents:
         "1001": "7001"
 `,
-		AgentUser:  "7001",
-		TicketPath: "POST /api/v2/tickets",
-		UploadPath: "POST /api/v2/tickets/",
-		Build: func(d config.SyncDestination, deps adapter.Deps) outbox.Deliverer {
-			return freshdesk.New(d, deps)
-		},
-		Directory: func(d config.SyncDestination, deps adapter.Deps) lookup.Directory {
-			return freshdesk.New(d, deps)
-		},
+		AgentUser:         "7001",
+		TicketPath:        "POST /api/v2/tickets",
+		UploadPath:        "POST /api/v2/tickets/",
+		Build:             conformance.DelivererOf(freshdesk.New),
+		Directory:         conformance.DirectoryOf(freshdesk.New),
 		FindsBeforeCreate: true,
 	})
 }
 
 func TestConformanceWithSurveyField(t *testing.T) {
 	conformance.Run(t, conformance.Suite{
-		Kind:        config.KindFreshdesk,
-		Fake:        newFake,
-		Destination: "      token: fd-key\n      call_id_field: cf_callbox_call_id\n",
-		TicketPath:  "POST /api/v2/tickets",
-		UploadPath:  "POST /api/v2/tickets/",
-		SurveyField: "cf_survey_score",
-		Build: func(d config.SyncDestination, deps adapter.Deps) outbox.Deliverer {
-			return freshdesk.New(d, deps)
-		},
+		Kind:              config.KindFreshdesk,
+		Fake:              newFake,
+		Destination:       "      token: fd-key\n      call_id_field: cf_callbox_call_id\n",
+		TicketPath:        "POST /api/v2/tickets",
+		UploadPath:        "POST /api/v2/tickets/",
+		SurveyField:       "cf_survey_score",
+		Build:             conformance.DelivererOf(freshdesk.New),
 		FindsBeforeCreate: true,
 	})
 }

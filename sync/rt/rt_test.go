@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"callbox/config"
-	"callbox/sync/adapter"
 	"callbox/sync/internal/conformance"
 	"callbox/sync/internal/fixture"
 	"callbox/sync/lookup"
@@ -235,8 +234,8 @@ func TestConformance(t *testing.T) {
 		TicketPath:        "POST /REST/2.0/ticket",
 		UploadPath:        "POST /REST/2.0/ticket/",
 		SurveyField:       "Satisfaction",
-		Build:             func(d config.SyncDestination, deps adapter.Deps) outbox.Deliverer { return rt.New(d, deps) },
-		Directory:         func(d config.SyncDestination, deps adapter.Deps) lookup.Directory { return rt.New(d, deps) },
+		Build:             conformance.DelivererOf(rt.New),
+		Directory:         conformance.DirectoryOf(rt.New),
 		FindsBeforeCreate: true,
 		NoVIP:             true,
 	})

@@ -15,7 +15,6 @@ import (
 
 	"callbox"
 	"callbox/config"
-	"callbox/sync/adapter"
 	"callbox/sync/internal/conformance"
 	"callbox/sync/internal/fixture"
 	"callbox/sync/lookup"
@@ -234,8 +233,6 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func build(d config.SyncDestination, deps adapter.Deps) outbox.Deliverer { return zammad.New(d, deps) }
-
 func TestConformance(t *testing.T) {
 	conformance.Run(t, conformance.Suite{
 		Kind: config.KindZammad,
@@ -250,8 +247,8 @@ func TestConformance(t *testing.T) {
 		TicketPath:        "POST /api/v1/tickets",
 		UploadPath:        "POST /api/v1/ticket_articles",
 		SurveyField:       "survey_score",
-		Build:             build,
-		Directory:         func(d config.SyncDestination, deps adapter.Deps) lookup.Directory { return zammad.New(d, deps) },
+		Build:             conformance.DelivererOf(zammad.New),
+		Directory:         conformance.DirectoryOf(zammad.New),
 		FindsBeforeCreate: true,
 	})
 }

@@ -17,7 +17,6 @@ import (
 
 	"callbox"
 	"callbox/config"
-	"callbox/sync/adapter"
 	"callbox/sync/internal/conformance"
 	"callbox/sync/internal/fixture"
 	"callbox/sync/lookup"
@@ -310,16 +309,12 @@ var suite = conformance.Suite{
       agents:
         "1001": "900001"
 `,
-	AgentUser:   "900001",
-	TicketPath:  "POST /api/v2/channels/voice/tickets",
-	UploadPath:  "POST /api/v2/uploads",
-	SurveyField: "360017192714",
-	Build: func(d config.SyncDestination, deps adapter.Deps) outbox.Deliverer {
-		return zendesk.New(d, deps)
-	},
-	Directory: func(d config.SyncDestination, deps adapter.Deps) lookup.Directory {
-		return zendesk.New(d, deps)
-	},
+	AgentUser:         "900001",
+	TicketPath:        "POST /api/v2/channels/voice/tickets",
+	UploadPath:        "POST /api/v2/uploads",
+	SurveyField:       "360017192714",
+	Build:             conformance.DelivererOf(zendesk.New),
+	Directory:         conformance.DirectoryOf(zendesk.New),
 	FindsBeforeCreate: true,
 }
 
