@@ -81,10 +81,10 @@ func (f *Freshdesk) makeTicket(ctx context.Context, step event.Step) outbox.Resu
 		"source": SourcePhone, "status": StatusOpen, "priority": 1,
 		"tags": []string{"callbox", step.TicketKind},
 	}
-	if number != "" && number != "anonymous" {
+	if !adapter.Anonymous(number) {
 		t["phone"], t["name"] = number, name
 	} else {
-		t["email"] = strings.ReplaceAll(f.email(), "{number}", "anonymous")
+		t["email"] = adapter.AnonymousEmail(f.d.Email)
 	}
 	if agent, err := strconv.ParseInt(step.AgentUser, 10, 64); err == nil && step.TicketKind == event.TicketCall {
 		t["responder_id"] = agent
@@ -102,13 +102,6 @@ func (f *Freshdesk) makeTicket(ctx context.Context, step event.Step) outbox.Resu
 		return r
 	}
 	return outbox.Delivered(strconv.FormatInt(ans.ID, 10))
-}
-
-func (f *Freshdesk) email() string {
-	if f.d.Email != "" {
-		return f.d.Email
-	}
-	return "caller-{number}@callbox.invalid"
 }
 
 // findByCallID finds the ticket of a call by its call id field; without one, there is none.

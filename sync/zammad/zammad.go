@@ -158,8 +158,8 @@ func (z *Zammad) findUser(ctx context.Context, number string) (*zuser, outbox.Re
 // customer finds the caller's user or makes one.
 func (z *Zammad) customer(ctx context.Context, c event.Call) (any, outbox.Result) {
 	number := adapter.CallerNumber(c)
-	if number == "" || number == "anonymous" {
-		return "guess:" + strings.ReplaceAll(z.email(), "{number}", "anonymous"), outbox.Delivered("")
+	if adapter.Anonymous(number) {
+		return "guess:" + adapter.AnonymousEmail(z.d.Email), outbox.Delivered("")
 	}
 	u, r := z.findUser(ctx, number)
 	if r.Outcome != outbox.Done {
@@ -177,13 +177,6 @@ func (z *Zammad) customer(ctx context.Context, c event.Call) (any, outbox.Result
 		"firstname": first, "lastname": last, "phone": number, "roles": []string{"Customer"},
 	}, &made)
 	return made.ID, r
-}
-
-func (z *Zammad) email() string {
-	if z.d.Email != "" {
-		return z.d.Email
-	}
-	return "caller-{number}@callbox.invalid"
 }
 
 // article adds an internal note to a ticket, with attachments.

@@ -175,7 +175,7 @@ func (z *Zendesk) findByExternalID(ctx context.Context, callID string) (string, 
 // requester finds the caller's user by phone, or makes one; 0 for an anonymous caller.
 func (z *Zendesk) requester(ctx context.Context, c event.Call) (int64, outbox.Result) {
 	number := adapter.CallerNumber(c)
-	if number == "" || number == "anonymous" {
+	if adapter.Anonymous(number) {
 		return 0, outbox.Delivered("")
 	}
 	users, r := z.searchUsers(ctx, number)
