@@ -278,22 +278,3 @@ func ExtensionOf(agents map[string]string, user string) string {
 	}
 	return ""
 }
-
-// RecordingStep is what every helpdesk does with a call's recording: it needs the ticket;
-// with recording links the ticket gets a private comment with a signed link (comment), else
-// the audio goes to the ticket (attach, given the comment's text). The adapters differ only
-// in how they comment and attach.
-func (d Deps) RecordingStep(ticket string, step event.Step, link bool, comment, attach func(text string) outbox.Result) outbox.Result {
-	if ticket == "" {
-		return outbox.Permanent(errors.New("no ticket to attach the recording to"))
-	}
-	text := RecordingText(step.Event)
-	if link {
-		url := ""
-		if r := step.Event.Data.Recording; r != nil {
-			url = d.Link(r.ID)
-		}
-		return comment(text + "\n" + url)
-	}
-	return attach(text)
-}

@@ -32,6 +32,18 @@ func CallerNumber(c event.Call) string {
 	return c.From
 }
 
+// Anonymous tells whether a caller withheld their number (or there was none).
+func Anonymous(number string) bool { return number == "" || number == "anonymous" }
+
+// AnonymousEmail is the requester address of an anonymous caller at a helpdesk that wants
+// one: the destination's email template, else the box's own, for the number "anonymous".
+func AnonymousEmail(template string) string {
+	if template == "" {
+		template = "caller-{number}@callbox.invalid"
+	}
+	return strings.ReplaceAll(template, "{number}", "anonymous")
+}
+
 func agent(c event.Call) string {
 	switch {
 	case c.AgentName != "" && c.Agent != "":

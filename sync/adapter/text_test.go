@@ -50,3 +50,20 @@ Call id: c1
 		t.Error("SameNumber")
 	}
 }
+
+func TestAnonymousCaller(t *testing.T) {
+	for _, n := range []string{"", "anonymous"} {
+		if !Anonymous(n) {
+			t.Errorf("%q is not anonymous", n)
+		}
+	}
+	if Anonymous("+15551230001") {
+		t.Error("a number is anonymous")
+	}
+	if got := AnonymousEmail(""); got != "caller-anonymous@callbox.invalid" {
+		t.Errorf("default address %q", got)
+	}
+	if got := AnonymousEmail("phone-{number}@acme.test"); got != "phone-anonymous@acme.test" {
+		t.Errorf("templated address %q", got)
+	}
+}

@@ -10,7 +10,6 @@ package freshdesk
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"html"
 	"net/http"
@@ -36,23 +35,17 @@ const (
 type Freshdesk struct {
 	d      config.SyncDestination
 	deps   adapter.Deps
-	base   string
+	api    adapter.Endpoint
 	client *adapter.Client
+	steps  adapter.Dispatch
 }
 
 // New makes a Freshdesk destination.
 func New(d config.SyncDestination, deps adapter.Deps) *Freshdesk {
-	cred := base64.StdEncoding.EncodeToString([]byte(d.Token.Value() + ":X"))
-	c := adapter.NewClient(d.Timeout, func(r *http.Request) { r.Header.Set("Authorization", "Basic "+cred) })
-	c.Now = deps.Now
-	return &Freshdesk{d: d, deps: deps, base: strings.TrimRight(d.URL, "/"), client: c}
-}
-
-func (f *Freshdesk) url(path string, q url.Values) string {
-	if len(q) > 0 {
-		return f.base + path + "?" + q.Encode()
-	}
-	return f.base + path
+	auth := adapter.SetHeader("Authorization", adapter.Basic(d.Token.Value(), "X")) // the key is the user; the password is unused
+	f := &Freshdesk{d: d, deps: deps, api: adapter.NewEndpoint(d.URL), client: deps.Client(d.Timeout, auth)}
+	f.steps = adapter.TicketSteps("freshdesk", f.ticket, f.recording, f.survey)
+	return f
 }
 
 // htmlText turns plain text into the HTML Freshdesk descriptions and notes are.
@@ -62,36 +55,19 @@ func htmlText(s string) string {
 
 // Deliver sends one row.
 func (f *Freshdesk) Deliver(ctx context.Context, d outbox.Delivery) outbox.Result {
-	step, bad := adapter.Step(d)
-	if bad != nil {
-		return *bad
-	}
-	switch step.Action {
-	case event.ActionTicket:
-		return f.ticket(ctx, d, step)
-	case event.ActionRecording:
-		return f.recording(ctx, d.DependencyRef, step)
-	case event.ActionSurvey:
-		return f.survey(ctx, d.DependencyRef, step)
-	}
-	return outbox.Permanent(fmt.Errorf("freshdesk cannot %s", step.Action))
+	return f.steps.Deliver(ctx, d)
 }
 
 func (f *Freshdesk) ticket(ctx context.Context, d outbox.Delivery, step event.Step) outbox.Result {
+	return adapter.TicketStep(d, step,
+		func(ticket string) outbox.Result { return f.note(ctx, ticket, adapter.Body(step)) },
+		func() (string, outbox.Result) { return f.findByCallID(ctx, step.Event.Data.CallID) },
+		func() outbox.Result { return f.makeTicket(ctx, step) })
+}
+
+// makeTicket makes the call's phone ticket.
+func (f *Freshdesk) makeTicket(ctx context.Context, step event.Step) outbox.Result {
 	c := step.Event.Data
-	if step.Ticket != "" {
-		r := f.note(ctx, step.Ticket, adapter.Body(step))
-		if r.Status != http.StatusNotFound {
-			return r
-		}
-	}
-	if d.Attempt > 1 && f.d.CallIDField != "" {
-		if id, r := f.findByCallID(ctx, c.CallID); r.Outcome != outbox.Done {
-			return r
-		} else if id != "" {
-			return outbox.Delivered(id)
-		}
-	}
 	number := adapter.CallerNumber(c)
 	name := c.FromName
 	if c.Caller != nil && c.Caller.Name != "" {
@@ -105,10 +81,10 @@ func (f *Freshdesk) ticket(ctx context.Context, d outbox.Delivery, step event.St
 		"source": SourcePhone, "status": StatusOpen, "priority": 1,
 		"tags": []string{"callbox", step.TicketKind},
 	}
-	if number != "" && number != "anonymous" {
+	if !adapter.Anonymous(number) {
 		t["phone"], t["name"] = number, name
 	} else {
-		t["email"] = strings.ReplaceAll(f.email(), "{number}", "anonymous")
+		t["email"] = adapter.AnonymousEmail(f.d.Email)
 	}
 	if agent, err := strconv.ParseInt(step.AgentUser, 10, 64); err == nil && step.TicketKind == event.TicketCall {
 		t["responder_id"] = agent
@@ -122,27 +98,24 @@ func (f *Freshdesk) ticket(ctx context.Context, d outbox.Delivery, step event.St
 	var ans struct {
 		ID int64 `json:"id"`
 	}
-	if _, r := f.client.JSON(ctx, http.MethodPost, f.url("/api/v2/tickets", nil), t, &ans); r.Outcome != outbox.Done {
+	if _, r := f.client.JSON(ctx, http.MethodPost, f.api.URL("/api/v2/tickets", nil), t, &ans); r.Outcome != outbox.Done {
 		return r
 	}
 	return outbox.Delivered(strconv.FormatInt(ans.ID, 10))
 }
 
-func (f *Freshdesk) email() string {
-	if f.d.Email != "" {
-		return f.d.Email
-	}
-	return "caller-{number}@callbox.invalid"
-}
-
+// findByCallID finds the ticket of a call by its call id field; without one, there is none.
 func (f *Freshdesk) findByCallID(ctx context.Context, callID string) (string, outbox.Result) {
+	if f.d.CallIDField == "" {
+		return "", outbox.Delivered("")
+	}
 	var ans struct {
 		Results []struct {
 			ID int64 `json:"id"`
 		} `json:"results"`
 	}
 	q := fmt.Sprintf(`"%s:'%s'"`, f.d.CallIDField, strings.ReplaceAll(callID, "'", ""))
-	_, r := f.client.JSON(ctx, http.MethodGet, f.url("/api/v2/search/tickets", url.Values{"query": {q}}), nil, &ans)
+	_, r := f.client.JSON(ctx, http.MethodGet, f.api.URL("/api/v2/search/tickets", url.Values{"query": {q}}), nil, &ans)
 	if r.Outcome != outbox.Done || len(ans.Results) == 0 {
 		return "", r
 	}
@@ -151,12 +124,9 @@ func (f *Freshdesk) findByCallID(ctx context.Context, callID string) (string, ou
 
 // note adds a private note to a ticket.
 func (f *Freshdesk) note(ctx context.Context, ticket, text string) outbox.Result {
-	_, r := f.client.JSON(ctx, http.MethodPost, f.url("/api/v2/tickets/"+url.PathEscape(ticket)+"/notes", nil),
+	_, r := f.client.JSON(ctx, http.MethodPost, f.api.URL("/api/v2/tickets/"+url.PathEscape(ticket)+"/notes", nil),
 		map[string]any{"body": htmlText(text), "private": true}, nil)
-	if r.Outcome == outbox.Done {
-		r.RemoteRef = ticket
-	}
-	return r
+	return adapter.OnTicket(ticket, r)
 }
 
 func (f *Freshdesk) recording(ctx context.Context, ticket string, step event.Step) outbox.Result {
@@ -177,33 +147,24 @@ func (f *Freshdesk) attachNote(ctx context.Context, ticket, text string, step ev
 	if err != nil {
 		return outbox.Permanent(err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url("/api/v2/tickets/"+url.PathEscape(ticket)+"/notes", nil), body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.api.URL("/api/v2/tickets/"+url.PathEscape(ticket)+"/notes", nil), body)
 	if err != nil {
 		return outbox.Permanent(err)
 	}
 	req.ContentLength = length
 	req.Header.Set("Content-Type", ctype)
 	_, r := f.client.Do(req)
-	if r.Outcome == outbox.Done {
-		r.RemoteRef = ticket
-	}
-	return r
+	return adapter.OnTicket(ticket, r)
 }
 
 func (f *Freshdesk) survey(ctx context.Context, ticket string, step event.Step) outbox.Result {
-	c := step.Event.Data
-	if ticket == "" || c.Survey == nil {
-		return outbox.Permanent(fmt.Errorf("no ticket or no score for the survey"))
-	}
-	if step.SurveyField == "" {
-		return f.note(ctx, ticket, adapter.SurveyText(c))
-	}
-	_, r := f.client.JSON(ctx, http.MethodPut, f.url("/api/v2/tickets/"+url.PathEscape(ticket), nil),
-		map[string]any{"custom_fields": map[string]any{step.SurveyField: c.Survey.Score}}, nil)
-	if r.Outcome == outbox.Done {
-		r.RemoteRef = ticket
-	}
-	return r
+	return adapter.SurveyStep(ticket, step,
+		func(text string) outbox.Result { return f.note(ctx, ticket, text) },
+		func(field string, score int) outbox.Result {
+			_, r := f.client.JSON(ctx, http.MethodPut, f.api.URL("/api/v2/tickets/"+url.PathEscape(ticket), nil),
+				map[string]any{"custom_fields": map[string]any{field: score}}, nil)
+			return r
+		})
 }
 
 type contact struct {
@@ -217,7 +178,7 @@ type contact struct {
 func (f *Freshdesk) FindCaller(ctx context.Context, number string) (lookup.Caller, error) {
 	var found []contact
 	for _, key := range []string{"phone", "mobile"} {
-		if _, r := f.client.JSON(ctx, http.MethodGet, f.url("/api/v2/contacts", url.Values{key: {number}}), nil, &found); r.Outcome != outbox.Done {
+		if _, r := f.client.JSON(ctx, http.MethodGet, f.api.URL("/api/v2/contacts", url.Values{key: {number}}), nil, &found); r.Outcome != outbox.Done {
 			return lookup.Caller{}, r.Err
 		}
 		if len(found) > 0 {
@@ -236,7 +197,7 @@ func (f *Freshdesk) FindCaller(ctx context.Context, number string) (lookup.Calle
 		var co struct {
 			Name string `json:"name"`
 		}
-		if _, r := f.client.JSON(ctx, http.MethodGet, f.url(fmt.Sprintf("/api/v2/companies/%d", ct.CompanyID), nil), nil, &co); r.Outcome != outbox.Done {
+		if _, r := f.client.JSON(ctx, http.MethodGet, f.api.URL(fmt.Sprintf("/api/v2/companies/%d", ct.CompanyID), nil), nil, &co); r.Outcome != outbox.Done {
 			return lookup.Caller{}, r.Err
 		}
 		c.Organization = co.Name
@@ -248,7 +209,7 @@ func (f *Freshdesk) FindCaller(ctx context.Context, number string) (lookup.Calle
 		ResponderID int64  `json:"responder_id"`
 	}
 	q := url.Values{"requester_id": {strconv.FormatInt(ct.ID, 10)}, "order_by": {"updated_at"}, "order_type": {"desc"}}
-	if _, r := f.client.JSON(ctx, http.MethodGet, f.url("/api/v2/tickets", q), nil, &tickets); r.Outcome != outbox.Done {
+	if _, r := f.client.JSON(ctx, http.MethodGet, f.api.URL("/api/v2/tickets", q), nil, &tickets); r.Outcome != outbox.Done {
 		return lookup.Caller{}, r.Err
 	}
 	for _, t := range tickets {

@@ -14,11 +14,8 @@ import (
 	"testing"
 
 	"callbox/config"
-	"callbox/sync/adapter"
 	"callbox/sync/freshdesk"
 	"callbox/sync/internal/conformance"
-	"callbox/sync/lookup"
-	"callbox/sync/outbox"
 )
 
 // fake speaks the parts of the Freshdesk API v2 the box uses, as documented: Basic auth with
@@ -96,14 +93,8 @@ func (f *fake) Tickets() []conformance.Ticket {
 	return out
 }
 
-func reply(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
 func invalid(w http.ResponseWriter, field, msg string) {
-	reply(w, 400, map[string]any{"description": "Validation failed",
+	conformance.Reply(w, 400, map[string]any{"description": "Validation failed",
 		"errors": []map[string]string{{"field": field, "message": msg, "code": "invalid_value"}}})
 }
 
@@ -125,7 +116,7 @@ func (f *fake) ticket(id string) *fticket {
 
 func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "Basic "+base64.StdEncoding.EncodeToString([]byte("fd-key:X")) {
-		reply(w, 401, map[string]string{"code": "invalid_credentials", "message": "You have to be logged in to perform this action."})
+		conformance.Reply(w, 401, map[string]string{"code": "invalid_credentials", "message": "You have to be logged in to perform this action."})
 		return
 	}
 	f.mu.Lock()
@@ -156,7 +147,7 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				t.Custom = map[string]any{}
 			}
 			f.tickets = append(f.tickets, t)
-			reply(w, 201, t)
+			conformance.Reply(w, 201, t)
 		}
 	case r.Method == "GET" && p == "/api/v2/search/tickets":
 		m := cfQuery.FindStringSubmatch(q.Get("query"))
@@ -170,11 +161,11 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				res = append(res, t)
 			}
 		}
-		reply(w, 200, map[string]any{"results": res, "total": len(res)})
+		conformance.Reply(w, 200, map[string]any{"results": res, "total": len(res)})
 	case r.Method == "POST" && notesPath.MatchString(p):
 		t := f.ticket(notesPath.FindStringSubmatch(p)[1])
 		if t == nil {
-			reply(w, 404, nil)
+			conformance.Reply(w, 404, nil)
 			return
 		}
 		var body string
@@ -203,11 +194,11 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		t.comments = append(t.comments, text(body))
 		t.log = append(t.log, "comment")
-		reply(w, 201, map[string]any{"id": f.id(), "body": body, "private": private})
+		conformance.Reply(w, 201, map[string]any{"id": f.id(), "body": body, "private": private})
 	case r.Method == "PUT" && ticketPath.MatchString(p):
 		t := f.ticket(ticketPath.FindStringSubmatch(p)[1])
 		if t == nil {
-			reply(w, 404, nil)
+			conformance.Reply(w, 404, nil)
 			return
 		}
 		var in struct {
@@ -218,7 +209,7 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			t.Custom[k] = v
 			t.log = append(t.log, "field")
 		}
-		reply(w, 200, t)
+		conformance.Reply(w, 200, t)
 	case r.Method == "GET" && p == "/api/v2/contacts":
 		res := []fcontact{}
 		for _, c := range f.contacts {
@@ -226,10 +217,10 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				res = append(res, c)
 			}
 		}
-		reply(w, 200, res)
+		conformance.Reply(w, 200, res)
 	case r.Method == "GET" && coPath.MatchString(p):
 		id, _ := strconv.ParseInt(coPath.FindStringSubmatch(p)[1], 10, 64)
-		reply(w, 200, map[string]any{"id": id, "name": f.companies[id]})
+		conformance.Reply(w, 200, map[string]any{"id": id, "name": f.companies[id]})
 	case r.Method == "GET" && p == "/api/v2/tickets":
 		res := []*fticket{}
 		for i := len(f.tickets) - 1; i >= 0; i-- {
@@ -237,10 +228,10 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				res = append(res, f.tickets[i])
 			}
 		}
-		reply(w, 200, res)
+		conformance.Reply(w, 200, res)
 	default:
 		io.Copy(io.Discard, r.Body)
-		reply(w, 404, map[string]string{"code": "invalid_url"})
+		conformance.Reply(w, 404, map[string]string{"code": "invalid_url"})
 	}
 }
 
@@ -253,30 +244,24 @@ func TestConformance(t *testing.T) {
       agents:
         "1001": "7001"
 `,
-		AgentUser:  "7001",
-		TicketPath: "POST /api/v2/tickets",
-		UploadPath: "POST /api/v2/tickets/",
-		Build: func(d config.SyncDestination, deps adapter.Deps) outbox.Deliverer {
-			return freshdesk.New(d, deps)
-		},
-		Directory: func(d config.SyncDestination, deps adapter.Deps) lookup.Directory {
-			return freshdesk.New(d, deps)
-		},
+		AgentUser:         "7001",
+		TicketPath:        "POST /api/v2/tickets",
+		UploadPath:        "POST /api/v2/tickets/",
+		Build:             conformance.DelivererOf(freshdesk.New),
+		Directory:         conformance.DirectoryOf(freshdesk.New),
 		FindsBeforeCreate: true,
 	})
 }
 
 func TestConformanceWithSurveyField(t *testing.T) {
 	conformance.Run(t, conformance.Suite{
-		Kind:        config.KindFreshdesk,
-		Fake:        newFake,
-		Destination: "      token: fd-key\n      call_id_field: cf_callbox_call_id\n",
-		TicketPath:  "POST /api/v2/tickets",
-		UploadPath:  "POST /api/v2/tickets/",
-		SurveyField: "cf_survey_score",
-		Build: func(d config.SyncDestination, deps adapter.Deps) outbox.Deliverer {
-			return freshdesk.New(d, deps)
-		},
+		Kind:              config.KindFreshdesk,
+		Fake:              newFake,
+		Destination:       "      token: fd-key\n      call_id_field: cf_callbox_call_id\n",
+		TicketPath:        "POST /api/v2/tickets",
+		UploadPath:        "POST /api/v2/tickets/",
+		SurveyField:       "cf_survey_score",
+		Build:             conformance.DelivererOf(freshdesk.New),
 		FindsBeforeCreate: true,
 	})
 }

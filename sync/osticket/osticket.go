@@ -12,7 +12,6 @@ package osticket
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,25 +28,25 @@ type OSTicket struct {
 	deps   adapter.Deps
 	url    string
 	client *adapter.Client
+	steps  adapter.Dispatch
 }
 
 // New makes an osTicket destination.
 func New(d config.SyncDestination, deps adapter.Deps) *OSTicket {
-	key := d.Token.Value()
-	c := adapter.NewClient(d.Timeout, func(r *http.Request) { r.Header.Set("X-API-Key", key) })
-	c.Now = deps.Now
-	return &OSTicket{d: d, deps: deps, url: strings.TrimRight(d.URL, "/") + "/api/tickets.json", client: c}
+	o := &OSTicket{d: d, deps: deps, url: adapter.NewEndpoint(d.URL).URL("/api/tickets.json", nil),
+		client: deps.Client(d.Timeout, adapter.SetHeader("X-API-Key", d.Token.Value()))}
+	// The ticket carries the recording and the score too: there is no other step.
+	o.steps = adapter.Dispatch{Helpdesk: "osticket", Steps: map[string]adapter.Handler{event.ActionTicket: o.ticket}}
+	return o
 }
 
 // Deliver sends one row.
 func (o *OSTicket) Deliver(ctx context.Context, d outbox.Delivery) outbox.Result {
-	step, bad := adapter.Step(d)
-	if bad != nil {
-		return *bad
-	}
-	if step.Action != event.ActionTicket {
-		return outbox.Permanent(fmt.Errorf("osticket cannot %s", step.Action))
-	}
+	return o.steps.Deliver(ctx, d)
+}
+
+// ticket makes the call's one ticket.
+func (o *OSTicket) ticket(ctx context.Context, _ outbox.Delivery, step event.Step) outbox.Result {
 	c := step.Event.Data
 	number := adapter.CallerNumber(c)
 	name := c.FromName

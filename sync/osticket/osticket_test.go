@@ -12,10 +12,8 @@ import (
 	"testing"
 
 	"callbox/config"
-	"callbox/sync/adapter"
 	"callbox/sync/internal/conformance"
 	"callbox/sync/osticket"
-	"callbox/sync/outbox"
 )
 
 // fake speaks osTicket's ticket API as documented: POST /api/tickets.json with X-API-Key,
@@ -114,7 +112,7 @@ func TestConformance(t *testing.T) {
 		Destination: "      token: OST-KEY\n      email: caller-{number}@example.com\n",
 		TicketPath:  "POST /api/tickets.json",
 		UploadPath:  "POST /api/tickets.json",
-		Build:       func(d config.SyncDestination, deps adapter.Deps) outbox.Deliverer { return osticket.New(d, deps) },
+		Build:       conformance.DelivererOf(osticket.New),
 		SingleStep:  true,
 	})
 }

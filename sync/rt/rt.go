@@ -30,8 +30,9 @@ import (
 type RT struct {
 	d      config.SyncDestination
 	deps   adapter.Deps
-	base   string
+	api    adapter.Endpoint
 	client *adapter.Client
+	steps  adapter.Dispatch
 }
 
 // New makes an RT destination. With a user, the token is that user's password (Basic auth);
@@ -39,35 +40,17 @@ type RT struct {
 func New(d config.SyncDestination, deps adapter.Deps) *RT {
 	auth := "token " + d.Token.Value()
 	if d.User != "" {
-		auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(d.User+":"+d.Token.Value()))
+		auth = adapter.Basic(d.User, d.Token.Value())
 	}
-	c := adapter.NewClient(d.Timeout, func(r *http.Request) { r.Header.Set("Authorization", auth) })
-	c.Now = deps.Now
-	return &RT{d: d, deps: deps, base: strings.TrimRight(d.URL, "/") + "/REST/2.0", client: c}
-}
-
-func (rt *RT) url(path string, q url.Values) string {
-	if len(q) > 0 {
-		return rt.base + path + "?" + q.Encode()
-	}
-	return rt.base + path
+	rt := &RT{d: d, deps: deps, api: adapter.NewEndpoint(d.URL).Under("/REST/2.0"),
+		client: deps.Client(d.Timeout, adapter.SetHeader("Authorization", auth))}
+	rt.steps = adapter.TicketSteps("rt", rt.ticket, rt.recording, rt.survey)
+	return rt
 }
 
 // Deliver sends one row.
 func (rt *RT) Deliver(ctx context.Context, d outbox.Delivery) outbox.Result {
-	step, bad := adapter.Step(d)
-	if bad != nil {
-		return *bad
-	}
-	switch step.Action {
-	case event.ActionTicket:
-		return rt.ticket(ctx, d, step)
-	case event.ActionRecording:
-		return rt.recording(ctx, d.DependencyRef, step)
-	case event.ActionSurvey:
-		return rt.survey(ctx, d.DependencyRef, step)
-	}
-	return outbox.Permanent(fmt.Errorf("rt cannot %s", step.Action))
+	return rt.steps.Deliver(ctx, d)
 }
 
 // quote writes a TicketSQL string.
@@ -78,24 +61,32 @@ type ref struct {
 }
 
 func (rt *RT) ticket(ctx context.Context, d outbox.Delivery, step event.Step) outbox.Result {
+	return adapter.TicketStep(d, step,
+		func(ticket string) outbox.Result { return rt.comment(ctx, ticket, adapter.Body(step), nil) },
+		func() (string, outbox.Result) { return rt.findByCallID(ctx, step.Event.Data.CallID) },
+		func() outbox.Result { return rt.makeTicket(ctx, step) })
+}
+
+// findByCallID finds the ticket of a call by its call id custom field (TicketSQL); without
+// one, there is none.
+func (rt *RT) findByCallID(ctx context.Context, callID string) (string, outbox.Result) {
+	if rt.d.CallIDField == "" {
+		return "", outbox.Delivered("")
+	}
+	var found struct {
+		Items []ref `json:"items"`
+	}
+	q := url.Values{"query": {"'CF.{" + rt.d.CallIDField + "}' = " + quote(callID)}}
+	_, r := rt.client.JSON(ctx, http.MethodGet, rt.api.URL("/tickets", q), nil, &found)
+	if r.Outcome != outbox.Done || len(found.Items) == 0 {
+		return "", r
+	}
+	return string(found.Items[0].ID), r
+}
+
+// makeTicket makes the call's ticket in the destination's queue.
+func (rt *RT) makeTicket(ctx context.Context, step event.Step) outbox.Result {
 	c := step.Event.Data
-	if step.Ticket != "" {
-		r := rt.comment(ctx, step.Ticket, adapter.Body(step), nil)
-		if r.Status != http.StatusNotFound {
-			return r
-		}
-	}
-	if d.Attempt > 1 && rt.d.CallIDField != "" {
-		var found struct {
-			Items []ref `json:"items"`
-		}
-		q := url.Values{"query": {"'CF.{" + rt.d.CallIDField + "}' = " + quote(c.CallID)}}
-		if _, r := rt.client.JSON(ctx, http.MethodGet, rt.url("/tickets", q), nil, &found); r.Outcome != outbox.Done {
-			return r
-		} else if len(found.Items) > 0 {
-			return outbox.Delivered(string(found.Items[0].ID))
-		}
-	}
 	t := map[string]any{"Queue": rt.d.Queue, "Subject": adapter.Subject(step), "Content": adapter.Body(step), "ContentType": "text/plain"}
 	if rt.d.Email != "" {
 		if n := adapter.Digits(adapter.CallerNumber(c)); n != "" {
@@ -109,7 +100,7 @@ func (rt *RT) ticket(ctx context.Context, d outbox.Delivery, step event.Step) ou
 		t["CustomFields"] = map[string]string{rt.d.CallIDField: c.CallID}
 	}
 	var made ref
-	if _, r := rt.client.JSON(ctx, http.MethodPost, rt.url("/ticket", nil), t, &made); r.Outcome != outbox.Done {
+	if _, r := rt.client.JSON(ctx, http.MethodPost, rt.api.URL("/ticket", nil), t, &made); r.Outcome != outbox.Done {
 		return r
 	}
 	return outbox.Delivered(string(made.ID))
@@ -121,11 +112,8 @@ func (rt *RT) comment(ctx context.Context, ticket, text string, attachments []ma
 	if len(attachments) > 0 {
 		body["Attachments"] = attachments
 	}
-	_, r := rt.client.JSON(ctx, http.MethodPost, rt.url("/ticket/"+url.PathEscape(ticket)+"/comment", nil), body, nil)
-	if r.Outcome == outbox.Done {
-		r.RemoteRef = ticket
-	}
-	return r
+	_, r := rt.client.JSON(ctx, http.MethodPost, rt.api.URL("/ticket/"+url.PathEscape(ticket)+"/comment", nil), body, nil)
+	return adapter.OnTicket(ticket, r)
 }
 
 func (rt *RT) recording(ctx context.Context, ticket string, step event.Step) outbox.Result {
@@ -143,16 +131,18 @@ func (rt *RT) recording(ctx context.Context, ticket string, step event.Step) out
 }
 
 func (rt *RT) survey(ctx context.Context, ticket string, step event.Step) outbox.Result {
-	c := step.Event.Data
-	if ticket == "" || c.Survey == nil {
-		return outbox.Permanent(fmt.Errorf("no ticket or no score for the survey"))
-	}
-	if step.SurveyField == "" {
-		return rt.comment(ctx, ticket, adapter.SurveyText(c), nil)
-	}
-	// Read the ticket's ETag and update only that version: a 412 means someone changed it
-	// meanwhile, and the outbox re-reads (this step again) soon.
-	res, r := rt.client.JSON(ctx, http.MethodGet, rt.url("/ticket/"+url.PathEscape(ticket), nil), nil, nil)
+	return adapter.SurveyStep(ticket, step,
+		func(text string) outbox.Result { return rt.comment(ctx, ticket, text, nil) },
+		func(field string, score int) outbox.Result {
+			return rt.setField(ctx, ticket, field, strconv.Itoa(score))
+		})
+}
+
+// setField sets a custom field of a ticket. It reads the ticket's ETag and updates only that
+// version: a 412 means someone changed it meanwhile, and the outbox re-reads (this step
+// again) soon.
+func (rt *RT) setField(ctx context.Context, ticket, field, value string) outbox.Result {
+	res, r := rt.client.JSON(ctx, http.MethodGet, rt.api.URL("/ticket/"+url.PathEscape(ticket), nil), nil, nil)
 	if r.Outcome != outbox.Done {
 		return r
 	}
@@ -160,11 +150,8 @@ func (rt *RT) survey(ctx context.Context, ticket string, step event.Step) outbox
 	if etag := res.Header.Get("ETag"); etag != "" {
 		header = []string{"If-Match", etag}
 	}
-	_, r = rt.client.JSON(ctx, http.MethodPut, rt.url("/ticket/"+url.PathEscape(ticket), nil),
-		map[string]any{"CustomFields": map[string]string{step.SurveyField: strconv.Itoa(c.Survey.Score)}}, nil, header...)
-	if r.Outcome == outbox.Done {
-		r.RemoteRef = ticket
-	}
+	_, r = rt.client.JSON(ctx, http.MethodPut, rt.api.URL("/ticket/"+url.PathEscape(ticket), nil),
+		map[string]any{"CustomFields": map[string]string{field: value}}, nil, header...)
 	return r
 }
 
@@ -197,7 +184,7 @@ func (rt *RT) FindCaller(ctx context.Context, number string) (lookup.Caller, err
 			} `json:"Requestor"`
 		} `json:"items"`
 	}
-	if _, r := rt.client.JSON(ctx, http.MethodGet, rt.url("/tickets", q), nil, &found); r.Outcome != outbox.Done {
+	if _, r := rt.client.JSON(ctx, http.MethodGet, rt.api.URL("/tickets", q), nil, &found); r.Outcome != outbox.Done {
 		return lookup.Caller{}, r.Err
 	}
 	c := lookup.Caller{Number: number}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"sync"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"callbox/config"
-	"callbox/sync/adapter"
 	"callbox/sync/internal/conformance"
 	"callbox/sync/internal/fixture"
 	"callbox/sync/lookup"
@@ -85,12 +83,6 @@ func (f *fake) Tickets() []conformance.Ticket {
 	return out
 }
 
-func reply(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
 var (
 	ticketPath  = regexp.MustCompile(`^/REST/2.0/ticket/(\d+)$`)
 	commentPath = regexp.MustCompile(`^/REST/2.0/ticket/(\d+)/comment$`)
@@ -109,7 +101,7 @@ func (f *fake) ticket(id string) *rticket {
 
 func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "token rt-token" {
-		reply(w, 401, map[string]string{"message": "Unauthorized"})
+		conformance.Reply(w, 401, map[string]string{"message": "Unauthorized"})
 		return
 	}
 	f.mu.Lock()
@@ -123,11 +115,11 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		json.NewDecoder(r.Body).Decode(&in)
 		if in.Queue != "General" {
-			reply(w, 400, map[string]string{"message": "Invalid queue"})
+			conformance.Reply(w, 400, map[string]string{"message": "Invalid queue"})
 			return
 		}
 		if in.Content == "" || in.ContentType != "text/plain" {
-			reply(w, 400, map[string]string{"message": "Content and ContentType"})
+			conformance.Reply(w, 400, map[string]string{"message": "Content and ContentType"})
 			return
 		}
 		t := &rticket{ID: f.id(), Queue: in.Queue, Subject: in.Subject, Status: "new", Owner: in.Owner, CF: in.CustomFields,
@@ -138,7 +130,7 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.tickets = append(f.tickets, t)
 		url := fmt.Sprintf("http://%s/REST/2.0/ticket/%d", r.Host, t.ID)
 		w.Header().Set("Location", url)
-		reply(w, 201, map[string]any{"type": "ticket", "id": strconv.Itoa(t.ID), "_url": url})
+		conformance.Reply(w, 201, map[string]any{"type": "ticket", "id": strconv.Itoa(t.ID), "_url": url})
 	case r.Method == "GET" && p == "/REST/2.0/tickets":
 		query := q.Get("query")
 		items := []map[string]any{}
@@ -150,7 +142,7 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		} else if m := phoneQuery.FindStringSubmatch(query); m != nil {
 			if q.Get("fields[Requestor]") == "" || q.Get("orderby") != "LastUpdated" {
-				reply(w, 400, map[string]string{"message": "the fake wants the fields and order the adapter asks for"})
+				conformance.Reply(w, 400, map[string]string{"message": "the fake wants the fields and order the adapter asks for"})
 				return
 			}
 			for i := len(f.tickets) - 1; i >= 0; i-- {
@@ -163,14 +155,14 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		} else {
-			reply(w, 400, map[string]string{"message": "Invalid query: " + query})
+			conformance.Reply(w, 400, map[string]string{"message": "Invalid query: " + query})
 			return
 		}
-		reply(w, 200, map[string]any{"count": len(items), "total": len(items), "page": 1, "per_page": 20, "items": items})
+		conformance.Reply(w, 200, map[string]any{"count": len(items), "total": len(items), "page": 1, "per_page": 20, "items": items})
 	case r.Method == "POST" && commentPath.MatchString(p):
 		t := f.ticket(commentPath.FindStringSubmatch(p)[1])
 		if t == nil {
-			reply(w, 404, map[string]string{"message": "Resource does not exist"})
+			conformance.Reply(w, 404, map[string]string{"message": "Resource does not exist"})
 			return
 		}
 		var in struct {
@@ -183,22 +175,22 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for _, a := range in.Attachments {
 			b, err := base64.StdEncoding.DecodeString(a.FileContent)
 			if err != nil || a.FileName == "" || a.FileType == "" {
-				reply(w, 400, map[string]string{"message": "bad attachment"})
+				conformance.Reply(w, 400, map[string]string{"message": "bad attachment"})
 				return
 			}
 			t.attached = append(t.attached, len(b))
 			t.log = append(t.log, "attach")
 		}
 		t.version++
-		reply(w, 201, []string{"Comments added"})
+		conformance.Reply(w, 201, []string{"Comments added"})
 	case r.Method == "GET" && ticketPath.MatchString(p):
 		t := f.ticket(ticketPath.FindStringSubmatch(p)[1])
 		if t == nil {
-			reply(w, 404, map[string]string{"message": "Resource does not exist"})
+			conformance.Reply(w, 404, map[string]string{"message": "Resource does not exist"})
 			return
 		}
 		w.Header().Set("ETag", fmt.Sprintf(`"v%d"`, t.version))
-		reply(w, 200, map[string]any{"id": t.ID, "Subject": t.Subject, "Status": t.Status})
+		conformance.Reply(w, 200, map[string]any{"id": t.ID, "Subject": t.Subject, "Status": t.Status})
 		if f.edits > 0 { // someone edits the ticket right after the box read it
 			f.edits--
 			t.version++
@@ -206,11 +198,11 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == "PUT" && ticketPath.MatchString(p):
 		t := f.ticket(ticketPath.FindStringSubmatch(p)[1])
 		if t == nil {
-			reply(w, 404, map[string]string{"message": "Resource does not exist"})
+			conformance.Reply(w, 404, map[string]string{"message": "Resource does not exist"})
 			return
 		}
 		if m := r.Header.Get("If-Match"); m != "" && m != fmt.Sprintf(`"v%d"`, t.version) {
-			reply(w, 412, map[string]string{"message": "Precondition Failed"})
+			conformance.Reply(w, 412, map[string]string{"message": "Precondition Failed"})
 			return
 		}
 		var in struct{ CustomFields map[string]string }
@@ -220,9 +212,9 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			t.log = append(t.log, "field")
 		}
 		t.version++
-		reply(w, 200, []string{fmt.Sprintf("Ticket %d: custom fields changed", t.ID)})
+		conformance.Reply(w, 200, []string{fmt.Sprintf("Ticket %d: custom fields changed", t.ID)})
 	default:
-		reply(w, 404, map[string]string{"message": "Resource does not exist"})
+		conformance.Reply(w, 404, map[string]string{"message": "Resource does not exist"})
 	}
 }
 
@@ -242,8 +234,8 @@ func TestConformance(t *testing.T) {
 		TicketPath:        "POST /REST/2.0/ticket",
 		UploadPath:        "POST /REST/2.0/ticket/",
 		SurveyField:       "Satisfaction",
-		Build:             func(d config.SyncDestination, deps adapter.Deps) outbox.Deliverer { return rt.New(d, deps) },
-		Directory:         func(d config.SyncDestination, deps adapter.Deps) lookup.Directory { return rt.New(d, deps) },
+		Build:             conformance.DelivererOf(rt.New),
+		Directory:         conformance.DirectoryOf(rt.New),
 		FindsBeforeCreate: true,
 		NoVIP:             true,
 	})
@@ -253,19 +245,18 @@ func TestConformance(t *testing.T) {
 // reads again and the next attempt lands.
 func TestSurveyFieldAfterAConcurrentEdit(t *testing.T) {
 	f := newFake(t).(*fake)
-	srv := httptest.NewServer(f)
-	defer srv.Close()
 	box := fixture.Open(t)
-	cfg := fixture.Config(t, fmt.Sprintf("sync:\n  destinations:\n    - name: desk\n      kind: rt\n      url: %s\n%s      tickets:\n        survey: field\n        survey_field: Satisfaction\n", srv.URL, destination))
-	r := rt.New(cfg.Sync.Destinations[0], adapter.Deps{Files: adapter.Files{DataDir: box.Dir}})
+	cfg := fixture.Config(t, fixture.Desk(config.KindRT, fixture.Serve(t, f), destination+"      tickets:\n        survey: field\n        survey_field: Satisfaction\n"))
+	r := rt.New(cfg.Sync.Destinations[0], box.Deps())
 	rec := box.Call(t, "edit-1", time.Now())
 	rec.Recording = nil
 	rows := box.Finish(t, cfg, rec, lookup.Caller{})
-	ticket := r.Deliver(context.Background(), outbox.Delivery{ID: rows[0].ID, Payload: rows[0].Payload, Attempt: 1})
+	ticket := r.Deliver(context.Background(), fixture.Delivery(rows[0]))
 	if ticket.Outcome != outbox.Done {
 		t.Fatal(ticket.Err)
 	}
-	survey := outbox.Delivery{ID: rows[1].ID, Payload: rows[1].Payload, Attempt: 1, DependencyRef: ticket.RemoteRef}
+	survey := fixture.Delivery(rows[1])
+	survey.DependencyRef = ticket.RemoteRef
 	f.mu.Lock()
 	f.edits = 1
 	f.mu.Unlock()

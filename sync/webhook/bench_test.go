@@ -3,12 +3,10 @@ package webhook_test
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
 
-	"callbox/sync/adapter"
 	"callbox/sync/internal/fixture"
 	"callbox/sync/lookup"
 	"callbox/sync/outbox"
@@ -27,11 +25,9 @@ type benchBox struct {
 
 func newBenchBox(b *testing.B) *benchBox {
 	bb := &benchBox{box: fixture.Open(b), rc: webhooktest.New(fixture.Secret)}
-	srv := httptest.NewServer(bb.rc)
-	b.Cleanup(srv.Close)
-	bb.url = srv.URL
-	wh, err := webhook.New(webhook.Options{URL: srv.URL, Secrets: []string{fixture.Secret}, Recording: "link",
-		Files: adapter.Files{DataDir: bb.box.Dir}})
+	bb.url = fixture.Serve(b, bb.rc)
+	wh, err := webhook.New(webhook.Options{URL: bb.url, Secrets: []string{fixture.Secret}, Recording: "link",
+		Files: bb.box.Files()})
 	if err != nil {
 		b.Fatal(err)
 	}

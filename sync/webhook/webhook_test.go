@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"callbox/sync/adapter"
 	"callbox/sync/event"
 	"callbox/sync/internal/fault"
 	"callbox/sync/internal/fixture"
@@ -52,11 +50,9 @@ type target struct {
 func newTarget(t *testing.T, mode string) *target {
 	tg := &target{box: fixture.Open(t), rc: webhooktest.New(fixture.Secret)}
 	tg.inj = fault.New(tg.rc)
-	srv := httptest.NewServer(tg.inj)
-	t.Cleanup(srv.Close)
-	tg.url = srv.URL
+	tg.url = fixture.Serve(t, tg.inj)
 	tg.links = reclink.New([]byte("link-key-0123456789abcdef0123456"), "https://box.example.com", time.Hour, nil)
-	cfg := fixture.Config(t, fixture.Webhook(srv.URL, "      recording: "+mode+"\n"))
+	cfg := fixture.Config(t, fixture.Webhook(tg.url, "      recording: "+mode+"\n"))
 	rec := tg.box.Recorded(t, tg.box.Call(t, "wh-1", time.Now().Add(-2*time.Minute)))
 	for _, r := range tg.box.Finish(t, cfg, rec, lookup.Caller{Found: true, Name: "Dana Scully", Organization: "FBI", Directory: "desk"}) {
 		tg.rows = append(tg.rows, outbox.Delivery{ID: r.ID, Payload: r.Payload, Kind: r.Kind, Attempt: 1})
@@ -66,7 +62,7 @@ func newTarget(t *testing.T, mode string) *target {
 
 func (tg *target) hook(t *testing.T, mode string) *webhook.Webhook {
 	w, err := webhook.New(webhook.Options{URL: tg.url, Secrets: []string{fixture.Secret}, Recording: mode, Links: tg.links,
-		Files: adapter.Files{DataDir: tg.box.Dir}, Timeout: time.Second})
+		Files: tg.box.Files(), Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

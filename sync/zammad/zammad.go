@@ -31,54 +31,40 @@ import (
 type Zammad struct {
 	d      config.SyncDestination
 	deps   adapter.Deps
-	base   string
+	api    adapter.Endpoint
 	client *adapter.Client
 	cti    *CTI
+	steps  adapter.Dispatch
 }
 
 // New makes a Zammad destination.
 func New(d config.SyncDestination, deps adapter.Deps) *Zammad {
 	tok := d.Token.Value()
-	c := adapter.NewClient(d.Timeout, func(r *http.Request) {
+	c := deps.Client(d.Timeout, func(r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/api/v1/cti/") { // the CTI token in the path is its only credential
 			r.Header.Set("Authorization", "Token token="+tok)
 		}
 	})
-	c.Now = deps.Now
-	z := &Zammad{d: d, deps: deps, base: strings.TrimRight(d.URL, "/"), client: c}
+	z := &Zammad{d: d, deps: deps, api: adapter.NewEndpoint(d.URL), client: c}
 	if d.CTIToken.IsSet() {
-		z.cti = &CTI{url: z.base + "/api/v1/cti/" + url.PathEscape(d.CTIToken.Value()), client: c, agents: d.Agents}
+		z.cti = &CTI{url: z.api.URL("/api/v1/cti/"+url.PathEscape(d.CTIToken.Value()), nil), client: c, agents: d.Agents}
 	}
+	z.steps = adapter.TicketSteps("zammad", z.ticket, z.recording, z.survey)
+	z.steps.Steps[event.ActionCTI] = z.logCall
 	return z
-}
-
-func (z *Zammad) url(path string, q url.Values) string {
-	if len(q) > 0 {
-		return z.base + path + "?" + q.Encode()
-	}
-	return z.base + path
 }
 
 // Deliver sends one row.
 func (z *Zammad) Deliver(ctx context.Context, d outbox.Delivery) outbox.Result {
-	step, bad := adapter.Step(d)
-	if bad != nil {
-		return *bad
+	return z.steps.Deliver(ctx, d)
+}
+
+// logCall puts the call in Zammad's caller log through the CTI API.
+func (z *Zammad) logCall(ctx context.Context, _ outbox.Delivery, step event.Step) outbox.Result {
+	if z.cti == nil {
+		return outbox.Permanent(fmt.Errorf("no cti_token configured"))
 	}
-	switch step.Action {
-	case event.ActionCTI:
-		if z.cti == nil {
-			return outbox.Permanent(fmt.Errorf("no cti_token configured"))
-		}
-		return z.cti.Log(ctx, step)
-	case event.ActionTicket:
-		return z.ticket(ctx, d, step)
-	case event.ActionRecording:
-		return z.recording(ctx, d.DependencyRef, step)
-	case event.ActionSurvey:
-		return z.survey(ctx, d.DependencyRef, step)
-	}
-	return outbox.Permanent(fmt.Errorf("zammad cannot %s", step.Action))
+	return z.cti.Log(ctx, step)
 }
 
 type zticket struct {
@@ -89,22 +75,30 @@ type zticket struct {
 }
 
 func (z *Zammad) ticket(ctx context.Context, d outbox.Delivery, step event.Step) outbox.Result {
+	return adapter.TicketStep(d, step,
+		func(ticket string) outbox.Result { return z.article(ctx, ticket, adapter.Body(step), nil) },
+		func() (string, outbox.Result) { return z.findByCallID(ctx, step.Event.Data.CallID) },
+		func() outbox.Result { return z.makeTicket(ctx, step) })
+}
+
+// findByCallID finds the ticket of a call by its call id attribute; without one, there is
+// none.
+func (z *Zammad) findByCallID(ctx context.Context, callID string) (string, outbox.Result) {
+	if z.d.CallIDField == "" {
+		return "", outbox.Delivered("")
+	}
+	var found []zticket
+	q := url.Values{"query": {z.d.CallIDField + ":" + callID}, "expand": {"true"}, "limit": {"1"}}
+	_, r := z.client.JSON(ctx, http.MethodGet, z.api.URL("/api/v1/tickets/search", q), nil, &found)
+	if r.Outcome != outbox.Done || len(found) == 0 {
+		return "", r
+	}
+	return strconv.FormatInt(found[0].ID, 10), r
+}
+
+// makeTicket makes the call's ticket with its first article.
+func (z *Zammad) makeTicket(ctx context.Context, step event.Step) outbox.Result {
 	c := step.Event.Data
-	if step.Ticket != "" {
-		r := z.article(ctx, step.Ticket, adapter.Body(step), nil)
-		if r.Status != http.StatusNotFound {
-			return r
-		}
-	}
-	if d.Attempt > 1 && z.d.CallIDField != "" {
-		var found []zticket
-		q := url.Values{"query": {z.d.CallIDField + ":" + c.CallID}, "expand": {"true"}, "limit": {"1"}}
-		if _, r := z.client.JSON(ctx, http.MethodGet, z.url("/api/v1/tickets/search", q), nil, &found); r.Outcome != outbox.Done {
-			return r
-		} else if len(found) > 0 {
-			return outbox.Delivered(strconv.FormatInt(found[0].ID, 10))
-		}
-	}
 	customer, r := z.customer(ctx, c)
 	if r.Outcome != outbox.Done {
 		return r
@@ -126,7 +120,7 @@ func (z *Zammad) ticket(ctx context.Context, d outbox.Delivery, step event.Step)
 		t[z.d.CallIDField] = c.CallID
 	}
 	var made zticket
-	if _, r := z.client.JSON(ctx, http.MethodPost, z.url("/api/v1/tickets", nil), t, &made); r.Outcome != outbox.Done {
+	if _, r := z.client.JSON(ctx, http.MethodPost, z.api.URL("/api/v1/tickets", nil), t, &made); r.Outcome != outbox.Done {
 		return r
 	}
 	return outbox.Delivered(strconv.FormatInt(made.ID, 10))
@@ -149,7 +143,7 @@ func (u zuser) name() string { return strings.TrimSpace(u.Firstname + " " + u.La
 func (z *Zammad) findUser(ctx context.Context, number string) (*zuser, outbox.Result) {
 	var users []zuser
 	q := url.Values{"query": {adapter.Digits(number)}, "limit": {"10"}}
-	_, r := z.client.JSON(ctx, http.MethodGet, z.url("/api/v1/users/search", q), nil, &users)
+	_, r := z.client.JSON(ctx, http.MethodGet, z.api.URL("/api/v1/users/search", q), nil, &users)
 	if r.Outcome != outbox.Done {
 		return nil, r
 	}
@@ -164,8 +158,8 @@ func (z *Zammad) findUser(ctx context.Context, number string) (*zuser, outbox.Re
 // customer finds the caller's user or makes one.
 func (z *Zammad) customer(ctx context.Context, c event.Call) (any, outbox.Result) {
 	number := adapter.CallerNumber(c)
-	if number == "" || number == "anonymous" {
-		return "guess:" + strings.ReplaceAll(z.email(), "{number}", "anonymous"), outbox.Delivered("")
+	if adapter.Anonymous(number) {
+		return "guess:" + adapter.AnonymousEmail(z.d.Email), outbox.Delivered("")
 	}
 	u, r := z.findUser(ctx, number)
 	if r.Outcome != outbox.Done {
@@ -179,17 +173,10 @@ func (z *Zammad) customer(ctx context.Context, c event.Call) (any, outbox.Result
 		first, last, _ = strings.Cut(c.FromName, " ")
 	}
 	var made zuser
-	_, r = z.client.JSON(ctx, http.MethodPost, z.url("/api/v1/users", nil), map[string]any{
+	_, r = z.client.JSON(ctx, http.MethodPost, z.api.URL("/api/v1/users", nil), map[string]any{
 		"firstname": first, "lastname": last, "phone": number, "roles": []string{"Customer"},
 	}, &made)
 	return made.ID, r
-}
-
-func (z *Zammad) email() string {
-	if z.d.Email != "" {
-		return z.d.Email
-	}
-	return "caller-{number}@callbox.invalid"
 }
 
 // article adds an internal note to a ticket, with attachments.
@@ -202,11 +189,8 @@ func (z *Zammad) article(ctx context.Context, ticket, body string, attachments [
 	if len(attachments) > 0 {
 		a["attachments"] = attachments
 	}
-	_, r := z.client.JSON(ctx, http.MethodPost, z.url("/api/v1/ticket_articles", nil), a, nil)
-	if r.Outcome == outbox.Done {
-		r.RemoteRef = ticket
-	}
-	return r
+	_, r := z.client.JSON(ctx, http.MethodPost, z.api.URL("/api/v1/ticket_articles", nil), a, nil)
+	return adapter.OnTicket(ticket, r)
 }
 
 func (z *Zammad) recording(ctx context.Context, ticket string, step event.Step) outbox.Result {
@@ -224,19 +208,13 @@ func (z *Zammad) recording(ctx context.Context, ticket string, step event.Step) 
 }
 
 func (z *Zammad) survey(ctx context.Context, ticket string, step event.Step) outbox.Result {
-	c := step.Event.Data
-	if ticket == "" || c.Survey == nil {
-		return outbox.Permanent(fmt.Errorf("no ticket or no score for the survey"))
-	}
-	if step.SurveyField == "" {
-		return z.article(ctx, ticket, adapter.SurveyText(c), nil)
-	}
-	_, r := z.client.JSON(ctx, http.MethodPut, z.url("/api/v1/tickets/"+url.PathEscape(ticket), nil),
-		map[string]any{step.SurveyField: c.Survey.Score}, nil)
-	if r.Outcome == outbox.Done {
-		r.RemoteRef = ticket
-	}
-	return r
+	return adapter.SurveyStep(ticket, step,
+		func(text string) outbox.Result { return z.article(ctx, ticket, text, nil) },
+		func(field string, score int) outbox.Result {
+			_, r := z.client.JSON(ctx, http.MethodPut, z.api.URL("/api/v1/tickets/"+url.PathEscape(ticket), nil),
+				map[string]any{field: score}, nil)
+			return r
+		})
 }
 
 // FindCaller looks a caller up: the user with the number, their organisation, VIP flag,
@@ -254,14 +232,14 @@ func (z *Zammad) FindCaller(ctx context.Context, number string) (lookup.Caller, 
 		var org struct {
 			Name string `json:"name"`
 		}
-		if _, r := z.client.JSON(ctx, http.MethodGet, z.url(fmt.Sprintf("/api/v1/organizations/%d", u.OrganizationID), nil), nil, &org); r.Outcome != outbox.Done {
+		if _, r := z.client.JSON(ctx, http.MethodGet, z.api.URL(fmt.Sprintf("/api/v1/organizations/%d", u.OrganizationID), nil), nil, &org); r.Outcome != outbox.Done {
 			return lookup.Caller{}, r.Err
 		}
 		c.Organization = org.Name
 	}
 	var tickets []zticket
 	q := url.Values{"query": {fmt.Sprintf("customer_id:%d", u.ID)}, "expand": {"true"}, "sort_by": {"updated_at"}, "order_by": {"desc"}}
-	if _, r := z.client.JSON(ctx, http.MethodGet, z.url("/api/v1/tickets/search", q), nil, &tickets); r.Outcome != outbox.Done {
+	if _, r := z.client.JSON(ctx, http.MethodGet, z.api.URL("/api/v1/tickets/search", q), nil, &tickets); r.Outcome != outbox.Done {
 		return lookup.Caller{}, r.Err
 	}
 	for _, t := range tickets {

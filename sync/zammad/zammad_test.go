@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,7 +15,6 @@ import (
 
 	"callbox"
 	"callbox/config"
-	"callbox/sync/adapter"
 	"callbox/sync/internal/conformance"
 	"callbox/sync/internal/fixture"
 	"callbox/sync/lookup"
@@ -93,12 +91,6 @@ func (f *fake) Tickets() []conformance.Ticket {
 	return out
 }
 
-func reply(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
 var (
 	ticketPath = regexp.MustCompile(`^/api/v1/tickets/(\d+)$`)
 	orgPath    = regexp.MustCompile(`^/api/v1/organizations/(\d+)$`)
@@ -120,17 +112,17 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p, q := r.URL.Path, r.URL.Query()
 	if strings.HasPrefix(p, "/api/v1/cti/") {
 		if p != "/api/v1/cti/cti-secret" || r.Header.Get("Authorization") != "" {
-			reply(w, 401, map[string]string{"error": "Invalid token"})
+			conformance.Reply(w, 401, map[string]string{"error": "Invalid token"})
 			return
 		}
 		var ev map[string]any
 		json.NewDecoder(r.Body).Decode(&ev)
 		f.cti = append(f.cti, ev)
-		reply(w, 200, map[string]any{})
+		conformance.Reply(w, 200, map[string]any{})
 		return
 	}
 	if r.Header.Get("Authorization") != "Token token=zm-token" {
-		reply(w, 401, map[string]string{"error": "Invalid token!"})
+		conformance.Reply(w, 401, map[string]string{"error": "Invalid token!"})
 		return
 	}
 	switch {
@@ -141,23 +133,23 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				res = append(res, u)
 			}
 		}
-		reply(w, 200, res)
+		conformance.Reply(w, 200, res)
 	case r.Method == "POST" && p == "/api/v1/users":
 		var u zuser
 		json.NewDecoder(r.Body).Decode(&u)
 		u.ID = f.id()
 		f.users = append(f.users, u)
-		reply(w, 201, u)
+		conformance.Reply(w, 201, u)
 	case r.Method == "POST" && p == "/api/v1/tickets":
 		var in map[string]any
 		json.NewDecoder(r.Body).Decode(&in)
 		art, _ := in["article"].(map[string]any)
 		switch {
 		case in["group"] != "Users":
-			reply(w, 422, map[string]string{"error": "No lookup value found for 'group': \"" + fmt.Sprint(in["group"]) + "\""})
+			conformance.Reply(w, 422, map[string]string{"error": "No lookup value found for 'group': \"" + fmt.Sprint(in["group"]) + "\""})
 			return
 		case in["title"] == nil || in["customer_id"] == nil || art == nil || art["body"] == nil || art["type"] != "phone":
-			reply(w, 422, map[string]string{"error": "Need title, customer_id and a phone article"})
+			conformance.Reply(w, 422, map[string]string{"error": "Need title, customer_id and a phone article"})
 			return
 		}
 		t := &zticket{ID: f.id(), Title: in["title"].(string), State: "new", fields: map[string]string{},
@@ -170,10 +162,10 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			t.fields["callbox_call_id"] = fmt.Sprint(v)
 		}
 		f.tickets = append(f.tickets, t)
-		reply(w, 201, t)
+		conformance.Reply(w, 201, t)
 	case r.Method == "GET" && p == "/api/v1/tickets/search":
 		if q.Get("expand") != "true" {
-			reply(w, 200, map[string]any{"tickets": []int64{}, "tickets_count": 0})
+			conformance.Reply(w, 200, map[string]any{"tickets": []int64{}, "tickets_count": 0})
 			return
 		}
 		res := []*zticket{}
@@ -184,7 +176,7 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				res = append(res, t)
 			}
 		}
-		reply(w, 200, res)
+		conformance.Reply(w, 200, res)
 	case r.Method == "POST" && p == "/api/v1/ticket_articles":
 		var in struct {
 			TicketID    int64  `json:"ticket_id"`
@@ -200,11 +192,11 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		json.NewDecoder(r.Body).Decode(&in)
 		t := f.ticket(in.TicketID)
 		if t == nil {
-			reply(w, 404, map[string]string{"error": "Not authorized"})
+			conformance.Reply(w, 404, map[string]string{"error": "Not authorized"})
 			return
 		}
 		if in.Body == "" || in.Type != "note" || !in.Internal {
-			reply(w, 422, map[string]string{"error": "internal note with a body"})
+			conformance.Reply(w, 422, map[string]string{"error": "internal note with a body"})
 			return
 		}
 		t.articles = append(t.articles, in.Body)
@@ -212,18 +204,18 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for _, a := range in.Attachments {
 			b, err := base64.StdEncoding.DecodeString(a.Data)
 			if err != nil || a.Filename == "" || a.MimeType != "audio/wav" {
-				reply(w, 422, map[string]string{"error": "bad attachment"})
+				conformance.Reply(w, 422, map[string]string{"error": "bad attachment"})
 				return
 			}
 			t.attached = append(t.attached, len(b))
 			t.log = append(t.log, "attach")
 		}
-		reply(w, 201, map[string]any{"id": f.id(), "ticket_id": t.ID})
+		conformance.Reply(w, 201, map[string]any{"id": f.id(), "ticket_id": t.ID})
 	case r.Method == "PUT" && ticketPath.MatchString(p):
 		id, _ := strconv.ParseInt(ticketPath.FindStringSubmatch(p)[1], 10, 64)
 		t := f.ticket(id)
 		if t == nil {
-			reply(w, 404, nil)
+			conformance.Reply(w, 404, nil)
 			return
 		}
 		var in map[string]any
@@ -232,16 +224,14 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			t.fields[k] = fmt.Sprint(v)
 			t.log = append(t.log, "field")
 		}
-		reply(w, 200, t)
+		conformance.Reply(w, 200, t)
 	case r.Method == "GET" && orgPath.MatchString(p):
 		id, _ := strconv.ParseInt(orgPath.FindStringSubmatch(p)[1], 10, 64)
-		reply(w, 200, map[string]any{"id": id, "name": f.orgs[id]})
+		conformance.Reply(w, 200, map[string]any{"id": id, "name": f.orgs[id]})
 	default:
-		reply(w, 404, map[string]string{"error": "No route matches"})
+		conformance.Reply(w, 404, map[string]string{"error": "No route matches"})
 	}
 }
-
-func build(d config.SyncDestination, deps adapter.Deps) outbox.Deliverer { return zammad.New(d, deps) }
 
 func TestConformance(t *testing.T) {
 	conformance.Run(t, conformance.Suite{
@@ -257,8 +247,8 @@ func TestConformance(t *testing.T) {
 		TicketPath:        "POST /api/v1/tickets",
 		UploadPath:        "POST /api/v1/ticket_articles",
 		SurveyField:       "survey_score",
-		Build:             build,
-		Directory:         func(d config.SyncDestination, deps adapter.Deps) lookup.Directory { return zammad.New(d, deps) },
+		Build:             conformance.DelivererOf(zammad.New),
+		Directory:         conformance.DirectoryOf(zammad.New),
 		FindsBeforeCreate: true,
 	})
 }
@@ -266,21 +256,14 @@ func TestConformance(t *testing.T) {
 // With a CTI token the call also goes to Zammad's caller log, before its ticket.
 func TestCallerLogThroughCTI(t *testing.T) {
 	f := newFake(t).(*fake)
-	srv := httptest.NewServer(f)
-	defer srv.Close()
 	box := fixture.Open(t)
-	cfg := fixture.Config(t, fmt.Sprintf(`sync:
-  destinations:
-    - name: desk
-      kind: zammad
-      url: %s
-      token: zm-token
+	cfg := fixture.Config(t, fixture.Desk(config.KindZammad, fixture.Serve(t, f), `      token: zm-token
       cti_token: cti-secret
       group: Users
       agents:
         "1001": "alice@acme.test"
-`, srv.URL))
-	z := zammad.New(cfg.Sync.Destinations[0], adapter.Deps{Files: adapter.Files{DataDir: box.Dir}})
+`))
+	z := zammad.New(cfg.Sync.Destinations[0], box.Deps())
 	answered := box.Call(t, "cti-1", time.Now())
 	answered.Recording, answered.Survey = nil, 0
 	missed := box.Call(t, "cti-2", time.Now())
@@ -290,7 +273,7 @@ func TestCallerLogThroughCTI(t *testing.T) {
 		if len(rows) != 2 || rows[0].Kind != "cti" || rows[1].Kind != "ticket" {
 			t.Fatalf("rows: %+v", rows)
 		}
-		if r := z.Deliver(context.Background(), outbox.Delivery{ID: rows[0].ID, Payload: rows[0].Payload, Attempt: 1}); r.Outcome != outbox.Done {
+		if r := z.Deliver(context.Background(), fixture.Delivery(rows[0])); r.Outcome != outbox.Done {
 			t.Fatal(r.Err)
 		}
 	}

@@ -19,7 +19,6 @@ package zendesk
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -47,41 +46,22 @@ const (
 type Zendesk struct {
 	d      config.SyncDestination
 	deps   adapter.Deps
-	base   string
+	api    adapter.Endpoint
 	client *adapter.Client
+	steps  adapter.Dispatch
 }
 
 // New makes a Zendesk destination.
 func New(d config.SyncDestination, deps adapter.Deps) *Zendesk {
-	cred := base64.StdEncoding.EncodeToString([]byte(d.User + "/token:" + d.Token.Value()))
-	c := adapter.NewClient(d.Timeout, func(r *http.Request) { r.Header.Set("Authorization", "Basic "+cred) })
-	c.Now = deps.Now
-	return &Zendesk{d: d, deps: deps, base: strings.TrimRight(d.URL, "/"), client: c}
-}
-
-func (z *Zendesk) url(path string, q url.Values) string {
-	u := z.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
+	auth := adapter.SetHeader("Authorization", adapter.Basic(d.User+"/token", d.Token.Value()))
+	z := &Zendesk{d: d, deps: deps, api: adapter.NewEndpoint(d.URL), client: deps.Client(d.Timeout, auth)}
+	z.steps = adapter.TicketSteps("zendesk", z.ticket, z.recording, z.survey)
+	return z
 }
 
 // Deliver sends one row.
 func (z *Zendesk) Deliver(ctx context.Context, d outbox.Delivery) outbox.Result {
-	step, bad := adapter.Step(d)
-	if bad != nil {
-		return *bad
-	}
-	switch step.Action {
-	case event.ActionTicket:
-		return z.ticket(ctx, d, step)
-	case event.ActionRecording:
-		return z.recording(ctx, d.DependencyRef, step)
-	case event.ActionSurvey:
-		return z.survey(ctx, d.DependencyRef, step)
-	}
-	return outbox.Permanent(fmt.Errorf("zendesk cannot %s", step.Action))
+	return z.steps.Deliver(ctx, d)
 }
 
 type ticketAnswer struct {
@@ -91,25 +71,21 @@ type ticketAnswer struct {
 }
 
 func (z *Zendesk) ticket(ctx context.Context, d outbox.Delivery, step event.Step) outbox.Result {
-	c := step.Event.Data
-	if step.Ticket != "" {
-		r := z.comment(ctx, step.Ticket, map[string]any{"body": adapter.Body(step), "public": false})
-		if r.Status != http.StatusNotFound {
+	return adapter.TicketStep(d, step,
+		func(ticket string) outbox.Result {
+			r := z.comment(ctx, ticket, map[string]any{"body": adapter.Body(step), "public": false})
 			if r.Outcome == outbox.Done {
-				z.popOnScreen(ctx, step, step.Ticket)
-				r.RemoteRef = step.Ticket
+				z.popOnScreen(ctx, step, ticket)
 			}
 			return r
-		}
-		// The open ticket is gone (merged, deleted): the call gets a ticket of its own.
-	}
-	if d.Attempt > 1 {
-		if id, r := z.findByExternalID(ctx, c.CallID); r.Outcome != outbox.Done {
-			return r
-		} else if id != "" {
-			return outbox.Delivered(id)
-		}
-	}
+		},
+		func() (string, outbox.Result) { return z.findByExternalID(ctx, step.Event.Data.CallID) },
+		func() outbox.Result { return z.makeTicket(ctx, d, step) })
+}
+
+// makeTicket makes the call's voice ticket; the row id keys its idempotency.
+func (z *Zendesk) makeTicket(ctx context.Context, d outbox.Delivery, step event.Step) outbox.Result {
+	c := step.Event.Data
 	requester, r := z.requester(ctx, c)
 	if r.Outcome != outbox.Done {
 		return r
@@ -155,13 +131,13 @@ func (z *Zendesk) ticket(ctx context.Context, d outbox.Delivery, step event.Step
 		body["display_to_agent"] = agent
 	}
 	var ans ticketAnswer
-	res, r := z.client.JSON(ctx, http.MethodPost, z.url("/api/v2/channels/voice/tickets.json", nil), body, &ans,
+	res, r := z.client.JSON(ctx, http.MethodPost, z.api.URL("/api/v2/channels/voice/tickets.json", nil), body, &ans,
 		"Idempotency-Key", idempotencyKey(d.ID, body))
 	if pop && res != nil && res.Status == http.StatusUnprocessableEntity {
 		// display_to_agent is checked first: an agent not signed in to Talk fails the
 		// request. The ticket matters more than the pop.
 		delete(body, "display_to_agent")
-		_, r = z.client.JSON(ctx, http.MethodPost, z.url("/api/v2/channels/voice/tickets.json", nil), body, &ans,
+		_, r = z.client.JSON(ctx, http.MethodPost, z.api.URL("/api/v2/channels/voice/tickets.json", nil), body, &ans,
 			"Idempotency-Key", idempotencyKey(d.ID, body))
 	}
 	if r.Outcome != outbox.Done {
@@ -180,7 +156,7 @@ func (z *Zendesk) popOnScreen(ctx context.Context, step event.Step, ticket strin
 	if !ok || !z.inScreenPopWindow(step.Event.Data.EndedAt) {
 		return
 	}
-	z.client.JSON(ctx, http.MethodPost, z.url(fmt.Sprintf("/api/v2/channels/voice/agents/%d/tickets/%s/display.json", agent, url.PathEscape(ticket)), nil), nil, nil)
+	z.client.JSON(ctx, http.MethodPost, z.api.URL(fmt.Sprintf("/api/v2/channels/voice/agents/%d/tickets/%s/display.json", agent, url.PathEscape(ticket)), nil), nil, nil)
 }
 
 func (z *Zendesk) findByExternalID(ctx context.Context, callID string) (string, outbox.Result) {
@@ -189,7 +165,7 @@ func (z *Zendesk) findByExternalID(ctx context.Context, callID string) (string, 
 			ID int64 `json:"id"`
 		} `json:"tickets"`
 	}
-	_, r := z.client.JSON(ctx, http.MethodGet, z.url("/api/v2/tickets.json", url.Values{"external_id": {callID}}), nil, &ans)
+	_, r := z.client.JSON(ctx, http.MethodGet, z.api.URL("/api/v2/tickets.json", url.Values{"external_id": {callID}}), nil, &ans)
 	if r.Outcome != outbox.Done || len(ans.Tickets) == 0 {
 		return "", r
 	}
@@ -199,7 +175,7 @@ func (z *Zendesk) findByExternalID(ctx context.Context, callID string) (string, 
 // requester finds the caller's user by phone, or makes one; 0 for an anonymous caller.
 func (z *Zendesk) requester(ctx context.Context, c event.Call) (int64, outbox.Result) {
 	number := adapter.CallerNumber(c)
-	if number == "" || number == "anonymous" {
+	if adapter.Anonymous(number) {
 		return 0, outbox.Delivered("")
 	}
 	users, r := z.searchUsers(ctx, number)
@@ -218,7 +194,7 @@ func (z *Zendesk) requester(ctx context.Context, c event.Call) (int64, outbox.Re
 			ID int64 `json:"id"`
 		} `json:"user"`
 	}
-	_, r = z.client.JSON(ctx, http.MethodPost, z.url("/api/v2/users/create_or_update.json", nil), map[string]any{
+	_, r = z.client.JSON(ctx, http.MethodPost, z.api.URL("/api/v2/users/create_or_update.json", nil), map[string]any{
 		"user": map[string]any{"name": name, "phone": number, "role": "end-user", "external_id": "callbox-phone:" + number},
 	}, &ans)
 	return ans.User.ID, r
@@ -236,19 +212,16 @@ func (z *Zendesk) searchUsers(ctx context.Context, number string) ([]user, outbo
 	var ans struct {
 		Results []user `json:"results"`
 	}
-	_, r := z.client.JSON(ctx, http.MethodGet, z.url("/api/v2/search.json",
+	_, r := z.client.JSON(ctx, http.MethodGet, z.api.URL("/api/v2/search.json",
 		url.Values{"query": {fmt.Sprintf("type:user phone:%q", number)}}), nil, &ans)
 	return ans.Results, r
 }
 
 // comment adds a comment to a ticket: PUT /api/v2/tickets/{id} with ticket.comment.
 func (z *Zendesk) comment(ctx context.Context, ticket string, comment map[string]any) outbox.Result {
-	_, r := z.client.JSON(ctx, http.MethodPut, z.url("/api/v2/tickets/"+url.PathEscape(ticket)+".json", nil),
+	_, r := z.client.JSON(ctx, http.MethodPut, z.api.URL("/api/v2/tickets/"+url.PathEscape(ticket)+".json", nil),
 		map[string]any{"ticket": map[string]any{"comment": comment}}, nil)
-	if r.Outcome == outbox.Done {
-		r.RemoteRef = ticket
-	}
-	return r
+	return adapter.OnTicket(ticket, r)
 }
 
 func (z *Zendesk) recording(ctx context.Context, ticket string, step event.Step) outbox.Result {
@@ -267,7 +240,7 @@ func (z *Zendesk) attachUpload(ctx context.Context, ticket, text string, step ev
 	}
 	defer f.Close()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
-		z.url("/api/v2/uploads.json", url.Values{"filename": {adapter.FileName(step.Event)}}), f)
+		z.api.URL("/api/v2/uploads.json", url.Values{"filename": {adapter.FileName(step.Event)}}), f)
 	if err != nil {
 		return outbox.Permanent(err)
 	}
@@ -289,23 +262,19 @@ func (z *Zendesk) attachUpload(ctx context.Context, ticket, text string, step ev
 }
 
 func (z *Zendesk) survey(ctx context.Context, ticket string, step event.Step) outbox.Result {
-	c := step.Event.Data
-	if ticket == "" || c.Survey == nil {
-		return outbox.Permanent(fmt.Errorf("no ticket or no score for the survey"))
-	}
-	if step.SurveyField == "" {
-		return z.comment(ctx, ticket, map[string]any{"body": adapter.SurveyText(c), "public": false})
-	}
-	id, ok := zendeskID(step.SurveyField)
-	if !ok {
-		return outbox.Permanent(fmt.Errorf("survey field %q is not a Zendesk field id", step.SurveyField))
-	}
-	_, r := z.client.JSON(ctx, http.MethodPut, z.url("/api/v2/tickets/"+url.PathEscape(ticket)+".json", nil),
-		map[string]any{"ticket": map[string]any{"custom_fields": []map[string]any{{"id": id, "value": c.Survey.Score}}}}, nil)
-	if r.Outcome == outbox.Done {
-		r.RemoteRef = ticket
-	}
-	return r
+	return adapter.SurveyStep(ticket, step,
+		func(text string) outbox.Result {
+			return z.comment(ctx, ticket, map[string]any{"body": text, "public": false})
+		},
+		func(field string, score int) outbox.Result {
+			id, ok := zendeskID(field)
+			if !ok {
+				return outbox.Permanent(fmt.Errorf("survey field %q is not a Zendesk field id", field))
+			}
+			_, r := z.client.JSON(ctx, http.MethodPut, z.api.URL("/api/v2/tickets/"+url.PathEscape(ticket)+".json", nil),
+				map[string]any{"ticket": map[string]any{"custom_fields": []map[string]any{{"id": id, "value": score}}}}, nil)
+			return r
+		})
 }
 
 // FindCaller looks a caller up: the user with the number, their organisation, VIP tag, open
@@ -329,7 +298,7 @@ func (z *Zendesk) FindCaller(ctx context.Context, number string) (lookup.Caller,
 				Name string `json:"name"`
 			} `json:"organization"`
 		}
-		if _, r := z.client.JSON(ctx, http.MethodGet, z.url(fmt.Sprintf("/api/v2/organizations/%d.json", u.OrganizationID), nil), nil, &org); r.Outcome != outbox.Done {
+		if _, r := z.client.JSON(ctx, http.MethodGet, z.api.URL(fmt.Sprintf("/api/v2/organizations/%d.json", u.OrganizationID), nil), nil, &org); r.Outcome != outbox.Done {
 			return lookup.Caller{}, r.Err
 		}
 		c.Organization = org.Organization.Name
@@ -343,7 +312,7 @@ func (z *Zendesk) FindCaller(ctx context.Context, number string) (lookup.Caller,
 		} `json:"results"`
 	}
 	q := url.Values{"query": {fmt.Sprintf("type:ticket requester_id:%d", u.ID)}, "sort_by": {"updated_at"}, "sort_order": {"desc"}}
-	if _, r := z.client.JSON(ctx, http.MethodGet, z.url("/api/v2/search.json", q), nil, &tickets); r.Outcome != outbox.Done {
+	if _, r := z.client.JSON(ctx, http.MethodGet, z.api.URL("/api/v2/search.json", q), nil, &tickets); r.Outcome != outbox.Done {
 		return lookup.Caller{}, r.Err
 	}
 	for _, t := range tickets.Results {

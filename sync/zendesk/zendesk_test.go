@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strconv"
@@ -18,7 +17,6 @@ import (
 
 	"callbox"
 	"callbox/config"
-	"callbox/sync/adapter"
 	"callbox/sync/internal/conformance"
 	"callbox/sync/internal/fixture"
 	"callbox/sync/lookup"
@@ -109,12 +107,6 @@ func (f *fake) Tickets() []conformance.Ticket {
 	return out
 }
 
-func reply(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
 var (
 	ticketPath  = regexp.MustCompile(`^/api/v2/tickets/(\d+)\.json$`)
 	orgPath     = regexp.MustCompile(`^/api/v2/organizations/(\d+)\.json$`)
@@ -126,7 +118,7 @@ var (
 func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	want := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+"/token:"+token))
 	if r.Header.Get("Authorization") != want {
-		reply(w, 401, map[string]string{"error": "Couldn't authenticate you"})
+		conformance.Reply(w, 401, map[string]string{"error": "Couldn't authenticate you"})
 		return
 	}
 	body, _ := io.ReadAll(r.Body)
@@ -152,26 +144,26 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		} else {
-			reply(w, 400, map[string]string{"error": "unsupported query " + q})
+			conformance.Reply(w, 400, map[string]string{"error": "unsupported query " + q})
 			return
 		}
-		reply(w, 200, map[string]any{"results": results, "count": len(results)})
+		conformance.Reply(w, 200, map[string]any{"results": results, "count": len(results)})
 	case r.Method == "POST" && p == "/api/v2/users/create_or_update.json":
 		var in struct{ User zuser }
 		json.Unmarshal(body, &in)
 		for _, u := range f.users {
 			if in.User.ExternalID != "" && u.ExternalID == in.User.ExternalID {
-				reply(w, 200, map[string]any{"user": u})
+				conformance.Reply(w, 200, map[string]any{"user": u})
 				return
 			}
 		}
 		u := in.User
 		u.ID = f.id()
 		f.users = append(f.users, &u)
-		reply(w, 201, map[string]any{"user": u})
+		conformance.Reply(w, 201, map[string]any{"user": u})
 	case r.Method == "GET" && orgPath.MatchString(p):
 		id, _ := strconv.ParseInt(orgPath.FindStringSubmatch(p)[1], 10, 64)
-		reply(w, 200, map[string]any{"organization": map[string]any{"id": id, "name": f.orgs[id]}})
+		conformance.Reply(w, 200, map[string]any{"organization": map[string]any{"id": id, "name": f.orgs[id]}})
 	case r.Method == "POST" && p == "/api/v2/channels/voice/tickets.json":
 		f.createTicket(w, r, body)
 	case r.Method == "GET" && p == "/api/v2/tickets.json":
@@ -181,30 +173,30 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				out = append(out, t)
 			}
 		}
-		reply(w, 200, map[string]any{"tickets": out})
+		conformance.Reply(w, 200, map[string]any{"tickets": out})
 	case r.Method == "PUT" && ticketPath.MatchString(p):
 		f.updateTicket(w, ticketPath.FindStringSubmatch(p)[1], body)
 	case r.Method == "POST" && p == "/api/v2/uploads.json":
 		if r.URL.Query().Get("filename") == "" || r.Header.Get("Content-Type") != "audio/wav" {
-			reply(w, 400, map[string]string{"error": "filename and content type"})
+			conformance.Reply(w, 400, map[string]string{"error": "filename and content type"})
 			return
 		}
 		tok := fmt.Sprintf("tok%d", f.id())
 		f.uploads[tok] = len(body)
-		reply(w, 201, map[string]any{"upload": map[string]any{"token": tok}})
+		conformance.Reply(w, 201, map[string]any{"upload": map[string]any{"token": tok}})
 	case r.Method == "POST" && displayPath.MatchString(p):
 		m := displayPath.FindStringSubmatch(p)
 		f.pops = append(f.pops, m[1]+"/"+m[2])
-		reply(w, 200, map[string]any{})
+		conformance.Reply(w, 200, map[string]any{})
 	default:
-		reply(w, 404, map[string]string{"error": "InvalidEndpoint"})
+		conformance.Reply(w, 404, map[string]string{"error": "InvalidEndpoint"})
 	}
 }
 
 func (f *fake) createTicket(w http.ResponseWriter, r *http.Request, body []byte) {
 	key := r.Header.Get("Idempotency-Key")
 	if prevBody, ok := f.idemBody[key]; ok && key != "" && prevBody != string(body) {
-		reply(w, 400, map[string]string{"error": "IdempotentRequestError", "description": "the same key with another payload"})
+		conformance.Reply(w, 400, map[string]string{"error": "IdempotentRequestError", "description": "the same key with another payload"})
 		return
 	}
 	if prev, ok := f.idem[key]; ok && key != "" {
@@ -230,22 +222,22 @@ func (f *fake) createTicket(w http.ResponseWriter, r *http.Request, body []byte)
 		} `json:"ticket"`
 	}
 	if err := json.Unmarshal(body, &in); err != nil {
-		reply(w, 400, map[string]string{"error": "bad json"})
+		conformance.Reply(w, 400, map[string]string{"error": "bad json"})
 		return
 	}
 	t := in.Ticket
 	switch {
 	case in.Display != 0 && in.Display != agentID:
-		reply(w, 422, map[string]string{"error": "InvalidValue", "description": "display_to_agent is not a valid agent"})
+		conformance.Reply(w, 422, map[string]string{"error": "InvalidValue", "description": "display_to_agent is not a valid agent"})
 		return
 	case !slices.Contains([]int{44, 45, 46}, t.Via):
-		reply(w, 422, map[string]string{"error": "RecordInvalid", "description": "via_id"})
+		conformance.Reply(w, 422, map[string]string{"error": "RecordInvalid", "description": "via_id"})
 		return
 	case t.Via == 44 && t.Voice["recording_url"] == nil:
-		reply(w, 422, map[string]string{"error": "RecordInvalid", "description": "a voicemail needs its recording_url"})
+		conformance.Reply(w, 422, map[string]string{"error": "RecordInvalid", "description": "a voicemail needs its recording_url"})
 		return
 	case t.Voice["from"] == nil || t.Voice["to"] == nil || t.Comment.Public == nil || *t.Comment.Public:
-		reply(w, 422, map[string]string{"error": "RecordInvalid", "description": "voice comment or private comment"})
+		conformance.Reply(w, 422, map[string]string{"error": "RecordInvalid", "description": "voice comment or private comment"})
 		return
 	}
 	tk := &zticket{ID: f.id(), ExternalID: t.ExternalID, Subject: t.Subject, Status: "new", Requester: t.Requester,
@@ -272,7 +264,7 @@ func (f *fake) updateTicket(w http.ResponseWriter, id string, body []byte) {
 		}
 	}
 	if tk == nil {
-		reply(w, 404, map[string]string{"error": "RecordNotFound"})
+		conformance.Reply(w, 404, map[string]string{"error": "RecordNotFound"})
 		return
 	}
 	var in struct {
@@ -295,7 +287,7 @@ func (f *fake) updateTicket(w http.ResponseWriter, id string, body []byte) {
 		for _, tok := range c.Uploads {
 			size, ok := f.uploads[tok]
 			if !ok {
-				reply(w, 422, map[string]string{"error": "RecordInvalid", "description": "upload token"})
+				conformance.Reply(w, 422, map[string]string{"error": "RecordInvalid", "description": "upload token"})
 				return
 			}
 			tk.uploads = append(tk.uploads, size)
@@ -306,7 +298,7 @@ func (f *fake) updateTicket(w http.ResponseWriter, id string, body []byte) {
 		tk.fields[strconv.FormatInt(fl.ID, 10)] = fmt.Sprint(fl.Value)
 		tk.log = append(tk.log, "field")
 	}
-	reply(w, 200, map[string]any{"ticket": tk})
+	conformance.Reply(w, 200, map[string]any{"ticket": tk})
 }
 
 var suite = conformance.Suite{
@@ -317,16 +309,12 @@ var suite = conformance.Suite{
       agents:
         "1001": "900001"
 `,
-	AgentUser:   "900001",
-	TicketPath:  "POST /api/v2/channels/voice/tickets",
-	UploadPath:  "POST /api/v2/uploads",
-	SurveyField: "360017192714",
-	Build: func(d config.SyncDestination, deps adapter.Deps) outbox.Deliverer {
-		return zendesk.New(d, deps)
-	},
-	Directory: func(d config.SyncDestination, deps adapter.Deps) lookup.Directory {
-		return zendesk.New(d, deps)
-	},
+	AgentUser:         "900001",
+	TicketPath:        "POST /api/v2/channels/voice/tickets",
+	UploadPath:        "POST /api/v2/uploads",
+	SurveyField:       "360017192714",
+	Build:             conformance.DelivererOf(zendesk.New),
+	Directory:         conformance.DirectoryOf(zendesk.New),
 	FindsBeforeCreate: true,
 }
 
@@ -336,23 +324,17 @@ func TestConformance(t *testing.T) { conformance.Run(t, suite) }
 // agent who answered; a voicemail is via_id 44, an outbound call 46.
 func TestVoiceTicketsViaAndScreenPop(t *testing.T) {
 	f := newFake(t).(*fake)
-	srv := httptest.NewServer(f)
-	defer srv.Close()
 	box := fixture.Open(t)
-	cfg := fixture.Config(t, fmt.Sprintf(`sync:
-  destinations:
-    - name: desk
-      kind: zendesk
-      url: %s
-      user: %s
+	cfg := fixture.Config(t, fixture.Desk(config.KindZendesk, fixture.Serve(t, f), fmt.Sprintf(`      user: %s
       token: %s
       recording: link
       agents:
         "1001": "%d"
-`, srv.URL, user, token, agentID))
+`, user, token, agentID)))
 	start := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	now := start.Add(2 * time.Minute) // the call ended a minute ago
-	deps := adapter.Deps{Files: adapter.Files{DataDir: box.Dir}, Now: func() time.Time { return now }}
+	deps := box.Deps()
+	deps.Now = func() time.Time { return now }
 	z := zendesk.New(cfg.Sync.Destinations[0], deps)
 
 	deliver := func(id string, mutate func(*callbox.Record)) outbox.Result {
@@ -362,7 +344,7 @@ func TestVoiceTicketsViaAndScreenPop(t *testing.T) {
 			mutate(rec)
 		}
 		rows := box.Finish(t, cfg, rec, lookup.Caller{})
-		return z.Deliver(context.Background(), outbox.Delivery{ID: rows[0].ID, Payload: rows[0].Payload, Attempt: 1})
+		return z.Deliver(context.Background(), fixture.Delivery(rows[0]))
 	}
 	if r := deliver("pop-1", nil); r.Outcome != outbox.Done {
 		t.Fatal(r.Err)
@@ -401,13 +383,11 @@ func TestVoiceTicketsViaAndScreenPop(t *testing.T) {
 // off for a day) finds the ticket by its external_id instead of making a second.
 func TestRetryAfterTheIdempotencyKeyExpiredFindsTheTicket(t *testing.T) {
 	f := newFake(t).(*fake)
-	srv := httptest.NewServer(f)
-	defer srv.Close()
 	box := fixture.Open(t)
-	cfg := fixture.Config(t, fmt.Sprintf("sync:\n  destinations:\n    - name: desk\n      kind: zendesk\n      url: %s\n      user: %s\n      token: %s\n", srv.URL, user, token))
-	z := zendesk.New(cfg.Sync.Destinations[0], adapter.Deps{Files: adapter.Files{DataDir: box.Dir}})
+	cfg := fixture.Config(t, fixture.Desk(config.KindZendesk, fixture.Serve(t, f), fmt.Sprintf("      user: %s\n      token: %s\n", user, token)))
+	z := zendesk.New(cfg.Sync.Destinations[0], box.Deps())
 	rows := box.Finish(t, cfg, box.Call(t, "late-1", time.Now()), lookup.Caller{})
-	d := outbox.Delivery{ID: rows[0].ID, Payload: rows[0].Payload, Attempt: 1}
+	d := fixture.Delivery(rows[0])
 	first := z.Deliver(context.Background(), d)
 	if first.Outcome != outbox.Done {
 		t.Fatal(first.Err)

@@ -7,9 +7,7 @@ package conformance
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +80,6 @@ type env struct {
 	s    Suite
 	fake Fake
 	inj  *fault.Injector
-	srv  *httptest.Server
 	box  *fixture.Box
 	cfg  *config.Config
 	dest config.SyncDestination
@@ -93,8 +90,7 @@ type env struct {
 func newEnv(t *testing.T, s Suite, answered string) *env {
 	e := &env{t: t, s: s, fake: s.Fake(t), box: fixture.Open(t)}
 	e.inj = fault.New(e.fake)
-	e.srv = httptest.NewServer(e.inj)
-	t.Cleanup(e.srv.Close)
+	url := fixture.Serve(t, e.inj)
 	tickets := "      tickets:\n"
 	if answered != "" {
 		tickets += "        answered: " + answered + "\n"
@@ -102,15 +98,9 @@ func newEnv(t *testing.T, s Suite, answered string) *env {
 	if s.SurveyField != "" {
 		tickets += "        survey: field\n        survey_field: \"" + s.SurveyField + "\"\n"
 	}
-	e.cfg = fixture.Config(t, fmt.Sprintf(`sync:
-  destinations:
-    - name: desk
-      kind: %s
-      url: %s
-      timeout: 1s
-%s%s`, s.Kind, e.srv.URL, s.Destination, tickets))
+	e.cfg = fixture.Config(t, fixture.Desk(s.Kind, url, "      timeout: 1s\n"+s.Destination+tickets))
 	e.dest = e.cfg.Sync.Destinations[0]
-	e.deps = adapter.Deps{Files: adapter.Files{DataDir: e.box.Dir}}
+	e.deps = e.box.Deps()
 	e.dl = s.Build(e.dest, e.deps)
 	return e
 }
@@ -125,8 +115,9 @@ func (e *env) finish(id string, mutate func(*callbox.Record), caller lookup.Call
 	rows := e.box.Finish(e.t, e.cfg, rec, caller)
 	var out []outbox.Delivery
 	for _, r := range rows {
-		out = append(out, outbox.Delivery{ID: r.ID, Destination: r.Destination, CallID: r.CallID, Seq: r.Seq,
-			Kind: r.Kind, Payload: r.Payload, Attempt: 1, DependsOn: r.DependsOn, Created: t0})
+		d := fixture.Delivery(r)
+		d.Created = t0
+		out = append(out, d)
 	}
 	return out
 }
