@@ -108,6 +108,8 @@ type CallFilter struct {
 	Limit  int       // at most this many, newest first (default 50)
 	Before time.Time // only calls started before this time
 	Number string    // only calls from or to this number
+	Result string    // only calls with this result (answered, voicemail, abandoned, …)
+	Flag   string    // only calls with this flag (follow-up, warning, …)
 }
 
 const callColumns = `id, direction, from_number, from_name, to_number, did, trunk, extension, queue, agent,
@@ -127,6 +129,14 @@ func (d *DB) ListCalls(ctx context.Context, f CallFilter) ([]callbox.Record, err
 	if f.Number != "" {
 		where = append(where, "(from_number = ? OR to_number = ?)")
 		args = append(args, f.Number, f.Number)
+	}
+	if f.Result != "" {
+		where = append(where, "result = ?")
+		args = append(args, f.Result)
+	}
+	if f.Flag != "" {
+		where = append(where, "EXISTS (SELECT 1 FROM json_each(calls.flags) WHERE value = ?)")
+		args = append(args, f.Flag)
 	}
 	q := "SELECT " + callColumns + " FROM calls"
 	if len(where) > 0 {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -159,6 +160,40 @@ func TestListCallsNewestFirstWithLimit(t *testing.T) {
 	}
 	if len(list) != 3 || list[0].ID != "e" || list[2].ID != "c" {
 		t.Fatalf("got %v", ids(list))
+	}
+}
+
+func TestListCallsByResultAndFlag(t *testing.T) {
+	ctx := context.Background()
+	d, _ := openTemp(t)
+	start := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	for i, c := range []struct {
+		result string
+		flags  []string
+	}{{"answered", nil}, {"voicemail", []string{"follow-up"}}, {"abandoned", []string{"warning", "follow-up"}}, {"voicemail", nil}} {
+		r := sampleRecord(string(rune('a'+i)), start.Add(time.Duration(i)*time.Minute))
+		r.Recording, r.Result, r.Flags = nil, c.result, c.flags
+		if err := d.FinishCall(ctx, r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		f    CallFilter
+		want []string
+	}{
+		{CallFilter{Result: "voicemail"}, []string{"d", "b"}},
+		{CallFilter{Flag: "follow-up"}, []string{"c", "b"}},
+		{CallFilter{Result: "voicemail", Flag: "follow-up"}, []string{"b"}},
+		{CallFilter{Flag: "follow"}, nil},
+		{CallFilter{Result: "missed"}, nil},
+	} {
+		list, err := d.ListCalls(ctx, tt.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ids(list); !slices.Equal(got, tt.want) {
+			t.Errorf("%+v: got %v, want %v", tt.f, got, tt.want)
+		}
 	}
 }
 

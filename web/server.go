@@ -209,7 +209,8 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleCalls(w http.ResponseWriter, r *http.Request) {
-	f := store.CallFilter{Limit: 50, Number: r.URL.Query().Get("number")}
+	q := r.URL.Query()
+	f := store.CallFilter{Limit: 50, Number: q.Get("number"), Result: q.Get("result"), Flag: q.Get("flag")}
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 10000 {

@@ -115,15 +115,17 @@ func newStatusCmd(c *cli) *cobra.Command {
 func newCallsCmd(c *cli) *cobra.Command {
 	var asJSON bool
 	var limit int
-	var number string
+	var number, result, flag string
 	cmd := &cobra.Command{
 		Use:   "calls",
 		Short: "List recent calls",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q := url.Values{"limit": {strconv.Itoa(limit)}}
-			if number != "" {
-				q.Set("number", number)
+			for k, v := range map[string]string{"number": number, "result": result, "flag": flag} {
+				if v != "" {
+					q.Set(k, v)
+				}
 			}
 			var calls []callbox.Record
 			if err := c.client().do(cmd.Context(), http.MethodGet, "/api/v1/calls?"+q.Encode(), nil, &calls); err != nil {
@@ -133,7 +135,11 @@ func newCallsCmd(c *cli) *cobra.Command {
 				return printJSON(c.stdout, calls)
 			}
 			if len(calls) == 0 {
-				fmt.Fprintln(c.stdout, "no calls yet")
+				if number+result+flag != "" {
+					fmt.Fprintln(c.stdout, "no calls match")
+				} else {
+					fmt.Fprintln(c.stdout, "no calls yet")
+				}
 				return nil
 			}
 			t := newTable(c.stdout, "ID", "STARTED", "DIR", "FROM", "TO", "WHO", "RESULT", "TALK", "HUNG UP")
@@ -150,6 +156,8 @@ func newCallsCmd(c *cli) *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many calls, newest first")
 	cmd.Flags().StringVar(&number, "number", "", "only calls from or to this number")
+	cmd.Flags().StringVar(&result, "result", "", "only calls with this result (answered, missed, voicemail, abandoned, …)")
+	cmd.Flags().StringVar(&flag, "flag", "", "only calls with this flag (follow-up for voicemails and callbacks, warning, …)")
 	cmd.AddCommand(newCallShowCmd(c))
 	return cmd
 }

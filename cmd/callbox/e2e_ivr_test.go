@@ -372,6 +372,13 @@ func TestIVRAfterHoursVoicemailEndedBySilence(t *testing.T) {
 	if vm == nil || vm.Kind != "voicemail" || !hasFlag(rec, "follow-up") || rec.Variables["voicemail_box"] != "1001" {
 		t.Fatalf("recording %+v flags %v", vm, rec.Flags)
 	}
+	// The admin finds the voicemails to follow up.
+	if out := b.MustCLI("calls", "--result", "voicemail", "--flag", "follow-up"); !strings.Contains(out, rec.ID) {
+		t.Errorf("callbox calls --result voicemail --flag follow-up lacks %s:\n%s", rec.ID, out)
+	}
+	if out := b.MustCLI("calls", "--result", "busy"); !strings.Contains(out, "no calls match") {
+		t.Errorf("callbox calls --result busy:\n%s", out)
+	}
 	// The words, with at most half a second of silence before and after them.
 	if vm.Duration < length || vm.Duration > length+1200*time.Millisecond {
 		t.Errorf("message of %s for %s of speech", vm.Duration, length)
