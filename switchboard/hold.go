@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"sync"
-	"time"
 
 	"callbox/config"
 	"callbox/media/prompt"
@@ -124,7 +122,7 @@ func (c *call) announce(a queue.Announce) {
 	switch a.What {
 	case queue.AnnouncePosition:
 		c.event("queue.announce", nil, "what", "position", "position", fmt.Sprint(a.Position), "estimated", a.Estimated.String())
-		p = textPrompt(positionText(a.Position, a.Estimated))
+		p = positionPhrase(a.Position, a.Estimated).prompt()
 	case queue.AnnounceMessage:
 		c.event("queue.announce", nil, "what", "message", "prompt", a.Prompt)
 		p = messagePrompt(c.sb.config(), a.Prompt)
@@ -143,11 +141,6 @@ func (c *call) announce(a queue.Announce) {
 	})
 }
 
-// textPrompt is a built-in sentence, in English.
-func textPrompt(text string) *config.Prompt {
-	return config.Text(map[string]string{"en": text})
-}
-
 // messagePrompt is a queue's periodic message: a prompt of ivr.prompts by name, or text
 // spoken in the caller's language.
 func messagePrompt(cfg *config.Config, msg string) *config.Prompt {
@@ -155,36 +148,4 @@ func messagePrompt(cfg *config.Config, msg string) *config.Prompt {
 		return &config.Prompt{Parts: []config.PromptPart{{Name: msg}}}
 	}
 	return config.Text(map[string]string{"": msg})
-}
-
-const sorryText = "Sorry, nobody can take your call right now. Please call again later. Goodbye."
-
-func positionText(pos int, est time.Duration) string {
-	s := "You are the next caller."
-	if pos > 1 {
-		s = fmt.Sprintf("You are caller number %d in the queue.", pos)
-	}
-	switch mins := int((est + time.Minute - 1) / time.Minute); {
-	case est <= 0:
-	case mins <= 1:
-		s += " Your expected wait is about one minute."
-	default:
-		s += fmt.Sprintf(" Your expected wait is about %d minutes.", mins)
-	}
-	return s
-}
-
-// callbackText confirms a callback; the number is read digit by digit.
-func callbackText(number string) string {
-	var digits []string
-	for _, r := range number {
-		switch {
-		case r == '+':
-			digits = append(digits, "plus")
-		case r >= '0' && r <= '9':
-			digits = append(digits, string(r))
-		}
-	}
-	return "Thank you. We will call you back at " + strings.Join(digits, " ") +
-		". You keep your place in the queue. Goodbye."
 }

@@ -309,7 +309,7 @@ func (c *call) askConfirm(ep *endpoint) {
 	sess := session.New(session.Options{Media: ep.leg.Media(), Clock: c.sb.media})
 	ep.sess = sess
 	speak := c.sb.ivr.Speaker("")
-	p := textPrompt(fmt.Sprintf("Call from queue %s. Press %s to accept.", o.Queue, ep.ep.Confirm))
+	p := confirmPhrase(o.Queue, ep.ep.Confirm).prompt()
 	ctx := c.ctx
 	log := c.log
 	c.holdWG.Go(func() {

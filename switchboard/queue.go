@@ -453,7 +453,7 @@ func (c *call) overflow(a queue.Overflow) outcome {
 	c.leaveQueues()
 	c.stopHold()
 	if a.Dest == "" {
-		if c.conv.Say(c.ctx, textPrompt(sorryText)) {
+		if c.conv.Say(c.ctx, sorryPhrase().prompt()) {
 			c.hangup(c.caller, callbox.CauseNormal)
 			return over("missed", callbox.CauseNormal, callbox.SideBox)
 		}
@@ -470,7 +470,7 @@ func (c *call) callbackAccepted(a queue.CallbackAccepted) outcome {
 	addFlag(&c.rec, "callback")
 	c.q.over = true // the request stands: no Hangup for it
 	c.q.hold = nil
-	said := c.conv.Say(c.ctx, textPrompt(callbackText(a.Number)))
+	said := c.conv.Say(c.ctx, callbackPhrase(a.Number).prompt())
 	if said {
 		c.hangup(c.caller, callbox.CauseNormal)
 	}

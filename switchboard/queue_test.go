@@ -395,22 +395,38 @@ func (s *countedSource) ReadFrame(frame []int16) (int, error) {
 
 func (s *countedSource) Close() error { s.closed = true; return nil }
 
-func TestPositionAndCallbackTexts(t *testing.T) {
+func TestPhrasesInEnglishAndMandarin(t *testing.T) {
 	for _, tt := range []struct {
-		pos  int
-		est  time.Duration
-		want string
+		pos    int
+		est    time.Duration
+		en, zh string
 	}{
-		{1, 0, "You are the next caller."},
-		{3, 0, "You are caller number 3 in the queue."},
-		{2, 20 * time.Second, "You are caller number 2 in the queue. Your expected wait is about one minute."},
-		{4, 150 * time.Second, "You are caller number 4 in the queue. Your expected wait is about 3 minutes."},
+		{1, 0, "You are the next caller.", "您是下一位。"},
+		{3, 0, "You are caller number 3 in the queue.", "您目前排在第3位。"},
+		{2, 20 * time.Second, "You are caller number 2 in the queue. Your expected wait is about one minute.", "您目前排在第2位。预计等待约一分钟。"},
+		{4, 150 * time.Second, "You are caller number 4 in the queue. Your expected wait is about 3 minutes.", "您目前排在第4位。预计等待约3分钟。"},
 	} {
-		if got := positionText(tt.pos, tt.est); got != tt.want {
-			t.Errorf("position %d, %s: %q, want %q", tt.pos, tt.est, got, tt.want)
+		got := positionPhrase(tt.pos, tt.est)
+		if got["en"] != tt.en || got["zh"] != tt.zh || len(got) != 2 {
+			t.Errorf("position %d, %s: %q, want %q and %q", tt.pos, tt.est, got, tt.en, tt.zh)
 		}
 	}
-	if got := callbackText("+1212"); !strings.Contains(got, "at plus 1 2 1 2.") {
-		t.Errorf("callback text %q", got)
+	cb := callbackPhrase("+1212")
+	if !strings.Contains(cb["en"], "at plus 1 2 1 2.") || !strings.Contains(cb["zh"], "回拨 加 1 2 1 2。") {
+		t.Errorf("callback phrase %q", cb)
+	}
+	if c := confirmPhrase("support", "1"); c["en"] != "Call from queue support. Press 1 to accept." || !strings.Contains(c["zh"], "support队列") {
+		t.Errorf("confirm phrase %q", c)
+	}
+	// Every fixed phrase has both languages; changing one copy changes no other.
+	for _, f := range []func() phrase{sorryPhrase, notAgentPhrase, failedPhrase, loggedInPhrase, loggedOutPhrase, pausedPhrase, resumedPhrase, cannotJoinPhrase} {
+		p := f()
+		if p["en"] == "" || p["zh"] == "" {
+			t.Errorf("phrase %q lacks a language", p)
+		}
+		p["en"] = "changed"
+		if f()["en"] == "changed" {
+			t.Error("a fixed phrase is shared")
+		}
 	}
 }

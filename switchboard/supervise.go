@@ -221,22 +221,22 @@ func (c *call) feature(res queue.FeatureResult, err error) (string, callbox.Caus
 	if err == nil && res.Feature.Supervising() {
 		return c.superviseByCode(res)
 	}
-	var text string
+	var text phrase
 	switch {
 	case err != nil && callbox.ErrorCode(err) == callbox.ENOTFOUND && res.Feature.Supervising():
-		text = fmt.Sprintf("Extension %s has no queue call.", spell(res.Agent))
+		text = noQueueCallPhrase(res.Agent)
 	case err != nil && callbox.ErrorCode(err) == callbox.ENOTFOUND:
-		text = "This extension is not an agent."
+		text = notAgentPhrase()
 	case err != nil:
-		text = "Sorry, that did not work."
+		text = failedPhrase()
 	case res.Feature == queue.FeatureLogin && res.LoggedIn:
-		text = "You are logged in."
+		text = loggedInPhrase()
 	case res.Feature == queue.FeatureLogin:
-		text = "You are logged out."
+		text = loggedOutPhrase()
 	case res.Paused:
-		text = "You are paused."
+		text = pausedPhrase()
 	default:
-		text = "You are available again."
+		text = resumedPhrase()
 	}
 	if err != nil {
 		c.event("feature.failed", nil, "reason", callbox.ErrorMessage(err))
@@ -246,7 +246,7 @@ func (c *call) feature(res queue.FeatureResult, err error) (string, callbox.Caus
 }
 
 // sayAndHangUp answers, says text and hangs up.
-func (c *call) sayAndHangUp(text string) (string, callbox.Cause, callbox.HangupSide) {
+func (c *call) sayAndHangUp(text phrase) (string, callbox.Cause, callbox.HangupSide) {
 	cv := c.conversation()
 	if cv == nil {
 		if err := c.caller.Answer(c.ctx); err != nil {
@@ -255,7 +255,7 @@ func (c *call) sayAndHangUp(text string) (string, callbox.Cause, callbox.HangupS
 		c.hangup(c.caller, callbox.CauseNormal)
 		return "feature", callbox.CauseNormal, callbox.SideBox
 	}
-	if !cv.Say(c.ctx, textPrompt(text)) {
+	if !cv.Say(c.ctx, text.prompt()) {
 		c.releaseMedia()
 		return "feature", callbox.CauseNormal, callbox.SideCaller
 	}
@@ -276,7 +276,7 @@ func (c *call) superviseByCode(res queue.FeatureResult) (string, callbox.Cause, 
 	r := superviseReq{mode: res.Feature, leg: c.caller, reply: make(chan error, 1), done: make(chan struct{})}
 	if err := c.sb.superviseCall(c.ctx, res.Call, r); err != nil {
 		c.event("feature.failed", nil, "reason", callbox.ErrorMessage(err))
-		return c.sayAndHangUp("Sorry, that call cannot be joined.")
+		return c.sayAndHangUp(cannotJoinPhrase())
 	}
 	c.rec.Variables = map[string]string{"supervised_call": res.Call}
 	c.event("supervise", nil, "mode", string(res.Feature), "agent", res.Agent, "call", res.Call)
