@@ -286,30 +286,27 @@ func TestSIPHoldDTMFAndTransfer(t *testing.T) {
 	if err := sipptest.WriteRTPPcap(short, 0, sipptest.Tone{Freq: 440, Seconds: 0.4}); err != nil {
 		t.Fatal(err)
 	}
-	t.Run("hold and unhold are forwarded", func(t *testing.T) {
-		n := b.callCount(t)
-		ag := agent(t, b, "1001", sipptest.Agent{RingMs: 100, Hold: true}, true)
-		caller := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Pcap: tone, TalkMs: 3000, ByeFirst: true, Hold: true}.XML(), Target: b.sip, Service: "4001"})
-		caller.MustSucceed("caller")
-		ag.MustSucceed("agent")
-		b.waitCalls(t, n+1)
-		rec := b.lastCall(t)
-		if !hasEvent(rec, "hold") || !hasEvent(rec, "unhold") || rec.Result != "answered" {
-			t.Fatalf("record: %s %+v", rec.Result, rec.Events)
-		}
-	})
-	t.Run("hold and unhold by offerless re-INVITEs, answered in the ACK", func(t *testing.T) {
-		n := b.callCount(t)
-		ag := agent(t, b, "1001", sipptest.Agent{RingMs: 100, Hold: true}, true)
-		caller := sipptest.Start(t, sipptest.Options{XML: sipptest.Call{Pcap: tone, TalkMs: 3000, ByeFirst: true, Hold: true, HoldInAck: true}.XML(), Target: b.sip, Service: "4001"})
-		caller.MustSucceed("caller")
-		ag.MustSucceed("agent")
-		b.waitCalls(t, n+1)
-		rec := b.lastCall(t)
-		if !hasEvent(rec, "hold") || !hasEvent(rec, "unhold") || rec.Result != "answered" {
-			t.Fatalf("record: %s %+v", rec.Result, rec.Events)
-		}
-	})
+	for _, hold := range []struct {
+		name  string
+		inAck bool
+	}{
+		{"hold and unhold are forwarded", false},
+		{"hold and unhold by offerless re-INVITEs, answered in the ACK", true},
+	} {
+		t.Run(hold.name, func(t *testing.T) {
+			n := b.callCount(t)
+			ag := agent(t, b, "1001", sipptest.Agent{RingMs: 100, Hold: true}, true)
+			call := sipptest.Call{Pcap: tone, TalkMs: 3000, ByeFirst: true, Hold: true, HoldInAck: hold.inAck}
+			caller := sipptest.Start(t, sipptest.Options{XML: call.XML(), Target: b.sip, Service: "4001"})
+			caller.MustSucceed("caller")
+			ag.MustSucceed("agent")
+			b.waitCalls(t, n+1)
+			rec := b.lastCall(t)
+			if !hasEvent(rec, "hold") || !hasEvent(rec, "unhold") || rec.Result != "answered" {
+				t.Fatalf("record: %s %+v", rec.Result, rec.Events)
+			}
+		})
+	}
 	t.Run("RFC 4733 digits pass through", func(t *testing.T) {
 		n := b.callCount(t)
 		ag := agent(t, b, "1001", sipptest.Agent{RingMs: 100}, true)
