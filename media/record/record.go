@@ -183,7 +183,7 @@ func New(ctx context.Context, o Options) (*Recorder, error) {
 		queue: make(chan *slot, o.Buffer),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
-		tl:    newTimeline(),
+		tl:    newTimeline(o.Format == PCMU),
 		w:     w,
 	}
 	r.slots.New = func() any { return new(slot) }
