@@ -91,7 +91,7 @@ type sendState struct {
 	tsOffset   uint32
 	lastSend   time.Time
 	hdr        rtp.Header
-	buf        [1500]byte
+	buf        []byte // the packet: made on the first frame, as large as the largest sent (172 bytes for 20 ms of G.711), not a whole MTU per leg
 	tc         []byte // made on the first frame that needs converting: most calls never do
 }
 
@@ -369,7 +369,10 @@ func (e *Endpoint) WriteFrame(f *callbox.Frame) error {
 	s.lastSend = now
 
 	s.hdr = rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq, Timestamp: ts, SSRC: s.ssrc, Marker: marker}
-	n, err := s.hdr.MarshalTo(s.buf[:])
+	if need := s.hdr.MarshalSize() + len(payload); need > len(s.buf) {
+		s.buf = make([]byte, need)
+	}
+	n, err := s.hdr.MarshalTo(s.buf)
 	if err != nil {
 		return err
 	}

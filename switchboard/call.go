@@ -98,19 +98,51 @@ func (c *call) wait(extra ...any) (le legEvent, fired int, ok bool) {
 	return le, fired, ok
 }
 
+// run is the call's goroutine. It spends most of the call parked at the bottom of
+// run → route → … → converse → wait; the functions on that path keep their frames small
+// (the work done once, before or after, is in functions of its own) so that the runtime can
+// shrink the goroutine's stack, grown while the call was set up, back to 8 KB for the
+// conversation. At hundreds of calls that is most of a call's stack.
 func (c *call) run() {
 	defer c.cancel()
-	c.log.Info("call started", "direction", string(c.rec.Direction), "from", c.rec.From, "to", c.rec.To, "trunk", c.rec.Trunk, "leg", c.caller.ID(), "line_call_id", c.offer.LineID)
-	c.event("start", c.caller, "from", c.rec.From, "to", c.rec.To, "trunk", c.rec.Trunk, "extension", c.offer.Extension)
-	c.watch(c.caller)
-	c.lookUp()
-
+	c.begin()
 	result, cause, side := c.route()
 	c.finish(result, cause, side)
 }
 
+// begin logs and records the start of the call, and looks the caller up.
+func (c *call) begin() {
+	c.log.Info("call started", "direction", string(c.rec.Direction), "from", c.rec.From, "to", c.rec.To, "trunk", c.rec.Trunk, "leg", c.caller.ID(), "line_call_id", c.offer.LineID)
+	c.event("start", c.caller, "from", c.rec.From, "to", c.rec.To, "trunk", c.rec.Trunk, "extension", c.offer.Extension)
+	c.watch(c.caller)
+	c.lookUp()
+}
+
+// routing is where decide sends the call.
+type routing struct {
+	dest config.Destination
+	ring bool        // ring dest (connectTo) rather than dispatch it
+	done *ivr.Ending // the call was dealt with while deciding: a feature code, a refusal
+}
+
 // route decides where the call goes and carries it through to its end.
 func (c *call) route() (result string, cause callbox.Cause, side callbox.HangupSide) {
+	r := c.decide()
+	switch {
+	case r.done != nil:
+		return r.done.Result, r.done.Cause, r.done.Side
+	case r.ring:
+		return c.connectTo(r.dest)
+	}
+	return c.dispatch(r.dest)
+}
+
+// decide is route's decision: a feature code is carried out, a call that may go nowhere is
+// refused, and any other gets its destination.
+func (c *call) decide() routing {
+	ended := func(result string, cause callbox.Cause, side callbox.HangupSide) routing {
+		return routing{done: &ivr.Ending{Result: result, Cause: cause, Side: side}}
+	}
 	cfg := c.sb.config()
 	o := c.offer
 	if o.Extension != "" && c.sb.queues != nil && isFeatureCode(o.To) {
@@ -118,30 +150,30 @@ func (c *call) route() (result string, cause callbox.Cause, side callbox.HangupS
 		res, ok, err := c.sb.queues.Feature(ctx, o.Extension, o.To)
 		cancel()
 		if ok {
-			return c.feature(res, err)
+			return ended(c.feature(res, err))
 		}
 	}
 	if in, ok := cfg.InboundFor(o.Trunk, o.To); ok && (o.Trunk != "" || o.Extension != "") {
 		c.rec.DID = in.Number
 		c.survey = in.Survey
 		c.event("route", nil, "number", in.Number, "destination", in.Dest.String())
-		return c.dispatch(in.Dest)
+		return routing{dest: in.Dest}
 	}
 	if o.Extension == "" {
 		// From a trunk, only the box's numbers are reachable: nothing unauthenticated dials out.
 		c.event("route", nil, "refused", "not one of the box's numbers")
-		return c.reject(callbox.CauseNotFound)
+		return ended(c.reject(callbox.CauseNotFound))
 	}
 	if _, ok := cfg.Extension(o.To); ok {
-		return c.connectTo(config.Destination{Kind: "extension", Name: o.To})
+		return routing{dest: config.Destination{Kind: "extension", Name: o.To}, ring: true}
 	}
 	if ext, _ := cfg.Extension(o.Extension); ext.External == nil || *ext.External {
 		if c.sb.dialer.CanDialOut(o.To) {
-			return c.connectTo(config.Destination{Kind: "number", Name: o.To})
+			return routing{dest: config.Destination{Kind: "number", Name: o.To}, ring: true}
 		}
 	}
 	c.event("route", nil, "refused", "no extension, number or route matches")
-	return c.reject(callbox.CauseNotFound)
+	return ended(c.reject(callbox.CauseNotFound))
 }
 
 // reject ends the caller's leg unanswered.
@@ -205,6 +237,32 @@ func (c *call) connectTo(d config.Destination) (string, callbox.Cause, callbox.H
 // answered, bridges the call until it ends. Unanswered, the caller stays on the line: the
 // IVR may go on with them.
 func (c *call) connect(d config.Destination, ringTimeout time.Duration) (string, callbox.Cause, callbox.HangupSide, ivr.Reach) {
+	a := c.reach(d, ringTimeout)
+	if a.unbridge == nil {
+		return a.Result, a.Cause, a.Side, a.reach
+	}
+	busy := c.agentsBusy()
+	result, cause, side := c.talk(a.callee, a.unbridge)
+	c.agentsFree(busy)
+	return result, cause, side, ivr.Answered
+}
+
+// reached is what reach got to: a callee bridged to the caller (unbridge undoes it), or the
+// ending of a call that got no further.
+type reached struct {
+	ivr.Ending
+	reach    ivr.Reach
+	callee   callbox.Leg
+	unbridge func()
+}
+
+// reach is connect up to the conversation: it rings the destination, and bridges and
+// answers the caller once someone answers. It is a function of its own so that its frame is
+// not on the call's stack during the conversation (see run).
+func (c *call) reach(d config.Destination, ringTimeout time.Duration) reached {
+	ended := func(result string, cause callbox.Cause, side callbox.HangupSide, reach ivr.Reach) reached {
+		return reached{Ending: ivr.Ending{Result: result, Cause: cause, Side: side}, reach: reach}
+	}
 	targets, timeout := c.targetsFor(d)
 	if ringTimeout > 0 {
 		timeout = ringTimeout
@@ -219,9 +277,9 @@ func (c *call) connect(d config.Destination, ringTimeout time.Duration) (string,
 	c.releaseMedia()
 	if callee == nil {
 		if side == callbox.SideCaller {
-			return "abandoned", cause, side, ivr.CallerLeft
+			return ended("abandoned", cause, side, ivr.CallerLeft)
 		}
-		return resultFor(cause), cause, side, ivr.Unanswered
+		return ended(resultFor(cause), cause, side, ivr.Unanswered)
 	}
 	// Media is bridged (and recorded) before the caller gets its 200: audio that follows the
 	// ACK at once must not arrive at a leg with nowhere to go.
@@ -232,7 +290,7 @@ func (c *call) connect(d config.Destination, ringTimeout time.Duration) (string,
 		unbridge()
 		c.log.Warn("answering the caller failed", "err", err)
 		c.hangup(callee, callbox.CauseFailed)
-		return "failed", callbox.CauseFailed, callbox.SideBox, ivr.Answered
+		return ended("failed", callbox.CauseFailed, callbox.SideBox, ivr.Answered)
 	}
 	c.answered = c.sb.now()
 	c.rec.Answered = &c.answered
@@ -240,10 +298,7 @@ func (c *call) connect(d config.Destination, ringTimeout time.Duration) (string,
 		c.rec.Trunk = callee.Trunk()
 	}
 	c.event("answered", callee, "by", callee.Remote().Number)
-	busy := c.agentsBusy()
-	result, cause, side := c.talk(callee, unbridge)
-	c.agentsFree(busy)
-	return result, cause, side, ivr.Answered
+	return reached{reach: ivr.Answered, callee: callee, unbridge: unbridge}
 }
 
 // ring dials every target and waits for the first answer, the caller hanging up, or the

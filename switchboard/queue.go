@@ -480,34 +480,52 @@ func (c *call) callbackAccepted(a queue.CallbackAccepted) outcome {
 }
 
 // waitValue is wait that also returns the value an extra channel delivered.
+//
+// A call's goroutine waits here for most of the call: the cases are built, and what was
+// received is taken apart, in functions of their own, so that the frame parked in
+// reflect.Select stays small (see run).
 func (c *call) waitValue(extra ...any) (le legEvent, fired int, v reflect.Value, ok bool) {
 	for {
-		cases := make([]reflect.SelectCase, 0, len(c.watched)+len(extra))
-		legs := make([]callbox.Leg, 0, len(c.watched))
-		for _, l := range c.watched {
-			if !c.ended[l] {
-				cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(l.Events())})
-				legs = append(legs, l)
-			}
-		}
-		for _, x := range extra {
-			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(x)})
-		}
+		cases, legs := c.selectCases(extra)
 		i, val, recvOK := reflect.Select(cases)
 		if i >= len(legs) {
 			return legEvent{}, i - len(legs), val, false
 		}
-		l := legs[i]
-		if !recvOK {
-			c.ended[l] = true
-			continue
+		if le, ok := c.received(legs[i], val, recvOK); ok {
+			return le, -1, reflect.Value{}, true
 		}
-		ev := val.Interface().(callbox.LegEvent)
-		if ev.Kind == callbox.LegHangup {
-			c.ended[l] = true
-		}
-		return legEvent{l, ev}, -1, reflect.Value{}, true
 	}
+}
+
+// selectCases are the cases waitValue selects on: the events of every leg not yet ended,
+// then extra; legs are those legs, in the same order.
+func (c *call) selectCases(extra []any) (cases []reflect.SelectCase, legs []callbox.Leg) {
+	cases = make([]reflect.SelectCase, 0, len(c.watched)+len(extra))
+	legs = make([]callbox.Leg, 0, len(c.watched))
+	for _, l := range c.watched {
+		if !c.ended[l] {
+			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(l.Events())})
+			legs = append(legs, l)
+		}
+	}
+	for _, x := range extra {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(x)})
+	}
+	return cases, legs
+}
+
+// received takes in what leg l's event channel gave: an event, or (false) the channel's
+// end, after which the leg is not waited on.
+func (c *call) received(l callbox.Leg, val reflect.Value, recvOK bool) (legEvent, bool) {
+	if !recvOK {
+		c.ended[l] = true
+		return legEvent{}, false
+	}
+	ev := val.Interface().(callbox.LegEvent)
+	if ev.Kind == callbox.LegHangup {
+		c.ended[l] = true
+	}
+	return legEvent{l, ev}, true
 }
 
 // inboxReady is the call's inbox signal, nil (never ready) for a call outside the queues.

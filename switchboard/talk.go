@@ -39,13 +39,7 @@ func (c *call) converse(callee callbox.Leg, unbridge func()) talkEnd {
 			if fired == 1 {
 				continue // the queues' inbox
 			}
-			cause := c.endCause()
-			c.event("hangup", nil, "cause", string(cause), "side", "box")
-			c.endSupervision(&unbridge)
-			c.queueOver()
-			c.hangup(callee, cause)
-			c.hangup(c.caller, cause)
-			return end("answered", cause, callbox.SideBox)
+			return c.boxHangsUp(callee, &unbridge)
 		}
 		if s := c.supervisorFor(le.leg); s != nil {
 			c.supervisorEvent(s, le, callee, &unbridge)
@@ -62,31 +56,9 @@ func (c *call) converse(callee callbox.Leg, unbridge func()) talkEnd {
 			}
 			switch le.ev.Kind {
 			case callbox.LegHangup:
-				c.event("hangup", le.leg, "cause", string(le.ev.Cause), "side", string(side))
-				// Supervisors leave with the conversation, and the agent is free (wrap-up)
-				// from now on, whatever follows for the caller.
-				c.endSupervision(&unbridge)
-				c.queueOver()
-				if le.leg == callee && c.survey {
-					// The caller stays on the line for the survey question; the
-					// conversation (talk time, recording) is over.
-					unbridge()
-					unbridge = func() {}
-					c.talkEnd = c.sb.now()
-					c.finishRecording()
-					c.askSurvey()
-					return end("answered", le.ev.Cause, side)
-				}
-				c.hangup(other, callbox.CauseNormal)
-				return end("answered", le.ev.Cause, side)
+				return c.partyHangsUp(le, callee, other, side, &unbridge)
 			case callbox.LegHold, callbox.LegUnhold:
-				on := le.ev.Kind == callbox.LegHold
-				c.event(le.ev.Kind.String(), le.leg)
-				c.holdWG.Go(func() {
-					if err := other.Hold(c.ctx, on); err != nil {
-						c.log.Warn("forwarding hold failed", "err", err)
-					}
-				})
+				c.forwardHold(le, other)
 			case callbox.LegDTMF:
 				c.event("dtmf", le.leg, "digit", string(le.ev.Digit))
 			case callbox.LegTransfer:
@@ -103,6 +75,55 @@ func (c *call) converse(callee callbox.Leg, unbridge func()) talkEnd {
 			}
 		}
 	}
+}
+
+// The rare turns of a conversation are functions of their own: converse's frame stays on the
+// call's stack for the whole conversation (see run).
+
+// boxHangsUp ends the conversation from the box's side: shutdown, or the call's maximum
+// duration.
+func (c *call) boxHangsUp(callee callbox.Leg, unbridge *func()) talkEnd {
+	cause := c.endCause()
+	c.event("hangup", nil, "cause", string(cause), "side", "box")
+	c.endSupervision(unbridge)
+	c.queueOver()
+	c.hangup(callee, cause)
+	c.hangup(c.caller, cause)
+	return talkEnd{Ending: ivr.Ending{Result: "answered", Cause: cause, Side: callbox.SideBox}}
+}
+
+// partyHangsUp ends the conversation when caller or callee (le.leg, on side) hung up;
+// other is the one left.
+func (c *call) partyHangsUp(le legEvent, callee, other callbox.Leg, side callbox.HangupSide, unbridge *func()) talkEnd {
+	c.event("hangup", le.leg, "cause", string(le.ev.Cause), "side", string(side))
+	// Supervisors leave with the conversation, and the agent is free (wrap-up) from now
+	// on, whatever follows for the caller.
+	c.endSupervision(unbridge)
+	c.queueOver()
+	over := talkEnd{Ending: ivr.Ending{Result: "answered", Cause: le.ev.Cause, Side: side}}
+	if le.leg == callee && c.survey {
+		// The caller stays on the line for the survey question; the conversation (talk
+		// time, recording) is over.
+		(*unbridge)()
+		*unbridge = func() {}
+		c.talkEnd = c.sb.now()
+		c.finishRecording()
+		c.askSurvey()
+		return over
+	}
+	c.hangup(other, callbox.CauseNormal)
+	return over
+}
+
+// forwardHold passes a party's hold or unhold on to the other party.
+func (c *call) forwardHold(le legEvent, other callbox.Leg) {
+	on := le.ev.Kind == callbox.LegHold
+	c.event(le.ev.Kind.String(), le.leg)
+	c.holdWG.Go(func() {
+		if err := other.Hold(c.ctx, on); err != nil {
+			c.log.Warn("forwarding hold failed", "err", err)
+		}
+	})
 }
 
 // bridge connects the caller and callee media, tapping the recording.

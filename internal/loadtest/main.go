@@ -38,6 +38,7 @@ func main() {
 	limit := flag.Float64("limit", 0.1, "stop a series once failed calls or lost RTP pass this percentage")
 	ivrSteps := flag.String("ivr", "100,200,300,400,500,600", "concurrent IVR caller steps (\"\" for none)")
 	ivrHold := flag.Duration("ivr-hold", 30*time.Second, "how long each IVR caller stays in the menu")
+	flag.StringVar(&profileDir, "profiles", "", "a folder to write the daemon's heap and goroutine profiles to at each concurrency step, taken once every call is up")
 	flag.Parse()
 	if err := run(*bin, ints(*steps), *hold, ints(*cps), *cpsFor, *limit, *peers, ints(*ivrSteps), *ivrHold); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
@@ -55,7 +56,11 @@ func ints(s string) []int {
 	return out
 }
 
+// profileDir, when set, receives heap-N.pb.gz and goroutine-N.txt for each concurrency step.
+var profileDir string
+
 type env struct {
+	client *http.Client // to the daemon's socket, one for the run: a client per request would leave its idle connection open in the daemon
 	dir    string
 	box    *exec.Cmd
 	sip    string
@@ -152,6 +157,7 @@ func run(bin string, steps []int, hold time.Duration, cps []int, cpsFor time.Dur
 }
 
 func (e *env) start(bin string, peers int) error {
+	e.client = nil // a new daemon: no connection to the old one is kept
 	sipPort, webPort := freePort(), freePort()
 	e.sip = fmt.Sprintf("127.0.0.1:%d", sipPort)
 	e.web = fmt.Sprintf("127.0.0.1:%d", webPort)
@@ -344,6 +350,11 @@ func (e *env) concurrent(n int, hold time.Duration, baseRSS int) (result, error)
 	window := min(10*time.Second, hold/2)
 	box, sipp := cpuOver(window, e.box.Process.Pid, append(cmdPids(c), e.pids()...)...)
 	rss := rssKB(e.box.Process.Pid)
+	if profileDir != "" {
+		if err := e.profiles(n); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest: profiles:", err)
+		}
+	}
 	waitAll(c)
 	recs := e.waitRecords(before, n)
 	r := judge(recs, n, hold)
@@ -424,10 +435,14 @@ func sub(a, b uint64) uint64 {
 
 // The TCP API needs a login; the load test reads through the socket.
 func (e *env) socketClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+	if e.client != nil {
+		return e.client
+	}
+	e.client = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", filepath.Join(e.dir, "cb.sock"))
 	}}}
+	return e.client
 }
 
 func (e *env) socketGet(path string, v any) error {
@@ -437,6 +452,36 @@ func (e *env) socketGet(path string, v any) error {
 	}
 	defer res.Body.Close()
 	return json.NewDecoder(res.Body).Decode(v)
+}
+
+// profiles saves the daemon's heap profile and goroutine dump (served on the socket only) into
+// profileDir, named after the step.
+func (e *env) profiles(n int) error {
+	if err := os.MkdirAll(profileDir, 0o755); err != nil {
+		return err
+	}
+	for path, name := range map[string]string{
+		"/debug/pprof/heap?gc=1":         fmt.Sprintf("heap-%d.pb.gz", n), // after a GC: the heap of every call up
+		"/debug/pprof/goroutine?debug=1": fmt.Sprintf("goroutine-%d.txt", n),
+		"/debug/pprof/heap?debug=1":      fmt.Sprintf("heap-%d.txt", n), // ends with runtime.MemStats
+	} {
+		res, err := e.socketClient().Get("http://callbox" + path)
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil {
+			return err
+		}
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %s", path, res.Status)
+		}
+		if err := os.WriteFile(filepath.Join(profileDir, name), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (e *env) active() int {

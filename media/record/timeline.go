@@ -12,7 +12,7 @@ const (
 	sampleRate = 8000
 	// ringFrames is how much of the file is held in memory before it is written: enough for
 	// the hold-back plus a side whose clock runs up to jumpLimit ahead.
-	ringFrames = 1 << 12 // 512 ms: 16 KB a call, which matters at hundreds of calls
+	ringFrames = 1 << 12 // 512 ms: 8 KB a call in µ-law, 16 KB linear, which matters at hundreds of calls
 	ringMask   = ringFrames - 1
 	// holdback is how long the file waits for late or reordered frames before a stretch of it
 	// is written; a frame later than that is dropped.
@@ -46,17 +46,36 @@ type side struct {
 
 // timeline places the frames of both sides on the file's sample clock and holds the part not
 // yet written.
+//
+// For a µ-law file the ring holds µ-law bytes, what PCMU frames carry: they are copied in as
+// they come (A-law and L16 frames are converted on the way), nothing is decoded and encoded
+// again on the way to the file, and the ring takes half the memory of linear samples. For a
+// linear file it holds linear samples.
 type timeline struct {
-	ring      [2 * ringFrames]int16 // interleaved left/right, indexed by file position
-	frontier  int64                 // samples (per channel) written to the file
-	latest    int64                 // latest arrival seen, in samples since the start
+	ulaw      bool
+	ring8     []byte  // µ-law file: 2×ringFrames, interleaved left/right, indexed by file position
+	ring16    []int16 // linear file: the same in linear samples
+	pcm       []int16 // linear file: a frame decoded, maxPayload samples
+	frontier  int64   // samples (per channel) written to the file
+	latest    int64   // latest arrival seen, in samples since the start
 	sides     [2]side
-	pcm       [maxPayload]int16
 	late      int64
 	reanchors int64
 }
 
-func newTimeline() *timeline { return &timeline{} }
+func newTimeline(ulaw bool) *timeline {
+	t := &timeline{ulaw: ulaw}
+	if ulaw {
+		t.ring8 = make([]byte, 2*ringFrames)
+		for i := range t.ring8 {
+			t.ring8[i] = g711.UlawSilence
+		}
+	} else {
+		t.ring16 = make([]int16, 2*ringFrames)
+		t.pcm = make([]int16, maxPayload)
+	}
+	return t
+}
 
 // nsToSamples converts time since the start of the recording to a file position.
 func nsToSamples(ns int64) int64 {
@@ -88,7 +107,12 @@ func (t *timeline) place(s *slot) int64 {
 	arr := nsToSamples(s.arrival)
 	t.latest = max(t.latest, arr)
 	target := t.latest - holdback
-	n := t.decode(s)
+	var n int
+	if t.ulaw {
+		n = t.toUlaw(s)
+	} else {
+		n = t.decode(s)
+	}
 	if n == 0 {
 		return target
 	}
@@ -124,18 +148,21 @@ func (t *timeline) place(s *slot) int64 {
 		return target
 	}
 	sd.lateRow = 0
-	pcm := t.pcm[:n]
-	if pos < t.frontier { // the head of the frame is late: keep the rest
-		pcm = pcm[t.frontier-pos:]
-		pos = t.frontier
-	}
 	if end > t.frontier+ringFrames { // cannot happen while writes keep up; never overrun
 		t.late++
 		return target
 	}
+	skip := max(t.frontier-pos, 0) // the head of the frame is late: keep the rest
+	pos += skip
 	c := int64(s.ch)
-	for i, v := range pcm {
-		t.ring[((pos+int64(i))&ringMask)*2+c] = v
+	if t.ulaw {
+		for i, v := range s.buf[skip:n] {
+			t.ring8[((pos+int64(i))&ringMask)*2+c] = v
+		}
+	} else {
+		for i, v := range t.pcm[skip:n] {
+			t.ring16[((pos+int64(i))&ringMask)*2+c] = v
+		}
 	}
 	sd.hi = max(sd.hi, end)
 	return target
@@ -160,7 +187,8 @@ func (t *timeline) trackDrift(sd *side, arr, pos int64) {
 	sd.winStart, sd.winMin = -1, 0
 }
 
-// decode converts a slot's payload to linear samples in t.pcm and returns how many.
+// decode converts a slot's payload to linear samples in t.pcm and returns how many (a linear
+// file).
 func (t *timeline) decode(s *slot) int {
 	b := s.buf[:s.n]
 	switch s.codec {
@@ -178,16 +206,45 @@ func (t *timeline) decode(s *slot) int {
 	return 0
 }
 
+// toUlaw turns a slot's payload into µ-law in place (a PCMU frame already is) and returns
+// how many samples it holds.
+func (t *timeline) toUlaw(s *slot) int {
+	b := s.buf[:s.n]
+	switch s.codec {
+	case callbox.PCMU:
+		return len(b)
+	case callbox.PCMA:
+		return g711.AlawToUlaw(b, b)
+	case callbox.L16:
+		n := len(b) / 2
+		for i := range n { // sample i is read from 2i and 2i+1 before byte i is written
+			b[i] = g711.LinearToUlaw(int16(binary.LittleEndian.Uint16(b[2*i:])))
+		}
+		return n
+	}
+	return 0
+}
+
 // writeTo writes the file up to position upTo: what the sides put there, silence elsewhere.
 func (t *timeline) writeTo(w *wav.Writer, upTo int64) error {
 	for t.frontier < upTo {
 		i := t.frontier & ringMask
 		n := min(upTo-t.frontier, ringFrames-i, 2048)
-		chunk := t.ring[2*i : 2*(i+n)]
-		if err := w.WriteSamples(chunk); err != nil {
-			return err
+		if t.ulaw {
+			chunk := t.ring8[2*i : 2*(i+n)]
+			if err := w.WriteEncoded(chunk); err != nil {
+				return err
+			}
+			for j := range chunk {
+				chunk[j] = g711.UlawSilence
+			}
+		} else {
+			chunk := t.ring16[2*i : 2*(i+n)]
+			if err := w.WriteSamples(chunk); err != nil {
+				return err
+			}
+			clear(chunk)
 		}
-		clear(chunk)
 		t.frontier += n
 	}
 	return nil

@@ -486,3 +486,59 @@ type discard struct{}
 func (discard) Write(b []byte) (int, error)            { return len(b), nil }
 func (discard) WriteAt(b []byte, _ int64) (int, error) { return len(b), nil }
 func (discard) Close() error                           { return nil }
+
+// WriteEncoded takes bytes already in the file's format: the file is the same as the one
+// WriteSamples makes from the samples they encode.
+func TestWriteEncodedMatchesWriteSamples(t *testing.T) {
+	for _, f := range []Format{ULaw, ALaw, PCM} {
+		t.Run(f.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			h := Header{Format: f, Channels: 2, SampleRate: 8000}
+			samples := codecRound(f, tone(8000*6+3, 2, 8000, 440, 1000)) // past a header refresh
+			a, err := Create(filepath.Join(dir, "a.wav"), h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := Create(filepath.Join(dir, "b.wav"), h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var coded []byte
+			for _, v := range samples {
+				switch f {
+				case ULaw:
+					coded = append(coded, g711.LinearToUlaw(v))
+				case ALaw:
+					coded = append(coded, g711.LinearToAlaw(v))
+				default:
+					coded = binary.LittleEndian.AppendUint16(coded, uint16(v))
+				}
+			}
+			step := 2 * 333 // frames of uneven length, so the buffer fills mid-write
+			for off := 0; off < len(samples); off += step {
+				if err := a.WriteSamples(samples[off:min(off+step, len(samples))]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			bs := len(coded) / len(samples) * step
+			for off := 0; off < len(coded); off += bs {
+				if err := b.WriteEncoded(coded[off:min(off+bs, len(coded))]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if a.Frames() != b.Frames() {
+				t.Errorf("Frames: %d by samples, %d encoded", a.Frames(), b.Frames())
+			}
+			if err := b.WriteEncoded(coded[:1]); err == nil {
+				t.Error("WriteEncoded took part of a stereo sample frame")
+			}
+			a.Close()
+			b.Close()
+			wa, _ := os.ReadFile(filepath.Join(dir, "a.wav"))
+			wb, _ := os.ReadFile(filepath.Join(dir, "b.wav"))
+			if !bytes.Equal(wa, wb) {
+				t.Errorf("the files differ: %d and %d bytes", len(wa), len(wb))
+			}
+		})
+	}
+}

@@ -132,6 +132,36 @@ func (w *Writer) WriteSamples(s []int16) error {
 	return nil
 }
 
+// WriteEncoded appends audio already in the file's format (µ-law or A-law bytes, or
+// little-endian 16-bit samples), a whole number of sample frames: what a caller holding coded
+// audio writes without decoding it first.
+func (w *Writer) WriteEncoded(b []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.closed {
+		return fmt.Errorf("wav: write %s: %w", w.name, os.ErrClosed)
+	}
+	if len(b)%w.h.BlockAlign() != 0 {
+		return fmt.Errorf("wav: write %s: %d bytes is not a whole number of %d-byte frames", w.name, len(b), w.h.BlockAlign())
+	}
+	for len(b) > 0 {
+		if len(w.buf) == cap(w.buf) {
+			if err := w.flush(); err != nil {
+				return err
+			}
+			continue
+		}
+		n := min(cap(w.buf)-len(w.buf), len(b))
+		w.buf = append(w.buf, b[:n]...)
+		b = b[n:]
+	}
+	if w.written+int64(len(w.buf))-w.marked >= w.refresh {
+		return w.Flush()
+	}
+	return nil
+}
+
 // flush hands the buffer to the sink.
 func (w *Writer) flush() error {
 	if w.err != nil {
