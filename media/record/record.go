@@ -64,6 +64,9 @@ type Options struct {
 	// Create opens the file; it exists so tests can stand in a failing or stalling disk.
 	// By default the file is created exclusively, readable by owner and group.
 	Create func(path string) (wav.Sink, error)
+	// drainEvery is how often the writer wakes (defaultDrainEvery when zero); the package's
+	// benchmarks shorten it so that waiting for the writer does not outlast the measure.
+	drainEvery time.Duration
 }
 
 // Result is what a finished recording left on disk.
@@ -76,8 +79,8 @@ type Result struct {
 	Late     int64 // frames that arrived after their place in the file was written
 }
 
-// drainEvery is how often the writer takes the queued frames.
-const drainEvery = 60 * time.Millisecond
+// defaultDrainEvery is how often the writer takes the queued frames.
+const defaultDrainEvery = 60 * time.Millisecond
 
 // maxPayload is the largest frame a slot holds: 40 ms of L16, 80 ms of G.711.
 const maxPayload = 640
@@ -261,7 +264,11 @@ func (r *Recorder) run(ctx context.Context) {
 	// The writer wakes on a clock, not for every frame: at hundreds of calls a wake-up per
 	// frame costs the box more than placing and writing the audio does. The hold-back
 	// (200 ms) covers the frames that wait for the next wake-up.
-	tick := time.NewTicker(drainEvery)
+	every := r.opts.drainEvery
+	if every <= 0 {
+		every = defaultDrainEvery
+	}
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		select {
